@@ -1,0 +1,221 @@
+// Package httpapi serves a ledger over HTTP: the C2SP tlog-tiles read API at
+// the root (/checkpoint, /tile/...), the write endpoint POST /v1/entries, and
+// JSON endpoints for entries, proofs and tlog-proof bundles, plus /healthz,
+// /readyz and /metrics.
+//
+// Every error answer is JSON of the form {"error":"<code>","message":"..."}.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/ledger"
+)
+
+// MaxBodyBytes bounds a request body: 64 KiB.
+const MaxBodyBytes = 64 << 10
+
+// Server timeouts and limits. They bound how long a slow or idle client can
+// hold a connection.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 15 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxHeaderBytes    = 16 << 10
+)
+
+// Server is the HTTP front of one ledger.
+type Server struct {
+	log      *ledger.Log
+	policy   ledger.Policy
+	logger   zerolog.Logger
+	gatherer prometheus.Gatherer
+	mux      *http.ServeMux
+}
+
+// New returns a Server for l that admits writes under policy. Metrics are
+// served from gatherer (nil serves none).
+func New(l *ledger.Log, policy ledger.Policy, logger zerolog.Logger, gatherer prometheus.Gatherer) *Server {
+	s := &Server{log: l, policy: policy, logger: logger, gatherer: gatherer, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// HTTPServer wraps h in an http.Server with the package's timeouts.
+func HTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /v1/entries", s.postEntry)
+	s.mux.HandleFunc("GET /v1/entries", s.getEntryByHash)
+	s.mux.HandleFunc("GET /v1/entries/{index}", s.getEntry)
+	s.mux.HandleFunc("GET /v1/proofs/inclusion", s.getInclusion)
+	s.mux.HandleFunc("GET /v1/proofs/consistency", s.getConsistency)
+	s.mux.HandleFunc("GET /v1/bundles/{index}", s.getBundle)
+	s.mux.HandleFunc("GET /checkpoint", s.getCheckpoint)
+	s.mux.HandleFunc("GET /tile/", s.getTile)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.getReady)
+	if s.gatherer != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	}
+}
+
+// ServeHTTP recovers from panics (answering 500) so no request can take the
+// server down, and routes the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panic")
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	s.mux.ServeHTTP(&methodCheck{ResponseWriter: w}, r)
+}
+
+// methodCheck rewrites the mux's plain-text 404/405 answers into the JSON
+// error form.
+type methodCheck struct {
+	http.ResponseWriter
+	rewritten bool
+}
+
+func (m *methodCheck) WriteHeader(code int) {
+	if (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) &&
+		m.Header().Get("Content-Type") == "text/plain; charset=utf-8" {
+		m.rewritten = true
+		m.Header().Del("X-Content-Type-Options")
+		if code == http.StatusMethodNotAllowed {
+			writeError(m.ResponseWriter, code, "method_not_allowed", "method not allowed")
+		} else {
+			writeError(m.ResponseWriter, code, "not_found", "no such endpoint")
+		}
+		return
+	}
+	m.ResponseWriter.WriteHeader(code)
+}
+
+func (m *methodCheck) Write(b []byte) (int, error) {
+	if m.rewritten {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+func (m *methodCheck) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// entryResponse answers a successful write.
+type entryResponse struct {
+	Index    uint64 `json:"index"`
+	LeafHash string `json:"leaf_hash"`
+}
+
+func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.log.Submit(r.Context(), body, s.policy)
+	if err != nil {
+		status, code := classify(err)
+		s.logger.Info().Int("status", status).Str("reason", code).Err(err).Msg("entry refused")
+		writeError(w, status, code, err.Error())
+		return
+	}
+	status := http.StatusCreated
+	if res.Duplicate {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, entryResponse{Index: res.Index, LeafHash: res.LeafHash.String()})
+}
+
+// readBody reads a body of at most MaxBodyBytes, answering 413 beyond.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength > MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body over 64 KiB")
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body over 64 KiB")
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_body", "reading request body failed")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// classify maps an error to an HTTP status and a machine-readable code.
+func classify(err error) (int, string) {
+	switch {
+	case errors.Is(err, envelope.ErrTooLarge), errors.Is(err, ledger.ErrEntrySize):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, envelope.ErrMalformed):
+		return http.StatusBadRequest, "malformed_envelope"
+	case errors.Is(err, envelope.ErrBadSignature):
+		return http.StatusUnauthorized, "bad_signature"
+	case errors.Is(err, ledger.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, ledger.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ledger.ErrBeyondTree):
+		return http.StatusBadRequest, "beyond_tree"
+	case errors.Is(err, ledger.ErrClosed), errors.Is(err, ledger.ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
+	default:
+		return http.StatusInternalServerError, "internal"
+	}
+}
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, errorBody{Error: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func (s *Server) getReady(w http.ResponseWriter, r *http.Request) {
+	cp, _, _ := s.log.Checkpoint()
+	if cp == nil {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "no checkpoint published yet")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "size": s.log.Size()})
+}

@@ -1,0 +1,199 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/agentledger/agentledger/proofs"
+)
+
+// sequencer owns the write side of the tree: the compact range of the right
+// edge and the rightmost (growing) hash tile of every tile level. Only the
+// sequencer goroutine uses it.
+type sequencer struct {
+	db    *badger.DB
+	state treeState
+	rng   *compact.Range
+	edge  map[uint8]*edgeTile
+	// finished holds tiles that filled up during the current batch and were
+	// replaced at the edge; they are written with the batch.
+	finished []*edgeTile
+}
+
+type edgeTile struct {
+	level uint8
+	index uint64
+	tile  *storedTile
+	dirty bool
+}
+
+var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+
+// newSequencer rebuilds the write-side state from the committed tree state
+// and the stored right-edge tiles.
+func newSequencer(db *badger.DB, state treeState) (*sequencer, error) {
+	hashes := make([][]byte, len(state.edges))
+	for i := range state.edges {
+		hashes[i] = state.edges[i][:]
+	}
+	rng, err := rangeFactory.NewRange(0, state.size, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild compact range: %w", err)
+	}
+	s := &sequencer{db: db, state: state, rng: rng, edge: map[uint8]*edgeTile{}}
+	err = db.View(func(txn *badger.Txn) error {
+		// The tile at tile level k holding the right edge is the one that
+		// holds node (8k, size>>8k), if any part of it exists.
+		for k := uint8(0); uint(k)*tileHeight < 64; k++ {
+			nodes := state.size >> (uint(k) * tileHeight)
+			if nodes == 0 {
+				break
+			}
+			idx := nodes / proofs.TileWidth
+			if nodes%proofs.TileWidth == 0 {
+				continue // the edge tile at this level is full; the next starts empty
+			}
+			item, err := txn.Get(tileKey(k, idx))
+			if err != nil {
+				return fmt.Errorf("read edge tile %d/%d: %w", k, idx, err)
+			}
+			raw, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			t, err := tileView(raw).unmarshal()
+			if err != nil {
+				return fmt.Errorf("edge tile %d/%d: %w", k, idx, err)
+			}
+			if uint64(t.width()) != nodes%proofs.TileWidth {
+				return fmt.Errorf("edge tile %d/%d has width %d, tree state wants %d", k, idx, t.width(), nodes%proofs.TileWidth)
+			}
+			s.edge[k] = &edgeTile{level: k, index: idx, tile: t}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// visit records a newly complete tree node in its hash tile.
+func (s *sequencer) visit(id compact.NodeID, hash []byte) error {
+	tl, ti, inner, pos := tileAddress(id.Level, id.Index)
+	e := s.edge[tl]
+	if e == nil || e.index != ti {
+		if e != nil {
+			if e.tile.width() != proofs.TileWidth {
+				return fmt.Errorf("tile %d/%d left partial at width %d", tl, e.index, e.tile.width())
+			}
+			if e.dirty {
+				s.finished = append(s.finished, e)
+			}
+		}
+		if inner != 0 || pos != 0 {
+			return fmt.Errorf("tile %d/%d starts at inner level %d position %d", tl, ti, inner, pos)
+		}
+		e = &edgeTile{level: tl, index: ti, tile: &storedTile{}}
+		s.edge[tl] = e
+	}
+	e.dirty = true
+	return e.tile.add(inner, pos, proofs.Hash(hash))
+}
+
+// commit assigns indexes to the batch's new entries, integrates them into
+// the tree, and commits entries, tiles and tree state in one fsynced
+// transaction. It returns per-request results, the new state and the time
+// the commit (including fsync) took. On error the sequencer's in-memory
+// state is no longer valid and must be rebuilt.
+func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.Duration, error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+
+	results := make([]AppendResult, len(batch))
+	inBatch := make(map[proofs.Hash]uint64, len(batch))
+	next := s.state.size
+	s.finished = s.finished[:0]
+	var visitErr error
+	visitor := func(id compact.NodeID, hash []byte) {
+		if visitErr == nil {
+			visitErr = s.visit(id, hash)
+		}
+	}
+	for i, r := range batch {
+		if idx, ok := inBatch[r.leaf]; ok {
+			results[i] = AppendResult{Index: idx, LeafHash: r.leaf, Duplicate: true}
+			continue
+		}
+		item, err := txn.Get(leafHashKey(r.leaf))
+		switch {
+		case err == nil:
+			var idx uint64
+			if err := item.Value(func(v []byte) error { idx = uint64FromKey(v); return nil }); err != nil {
+				return nil, treeState{}, 0, err
+			}
+			results[i] = AppendResult{Index: idx, LeafHash: r.leaf, Duplicate: true}
+			continue
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return nil, treeState{}, 0, fmt.Errorf("dedup lookup: %w", err)
+		}
+		idx := next
+		next++
+		inBatch[r.leaf] = idx
+		results[i] = AppendResult{Index: idx, LeafHash: r.leaf}
+		if err := txn.Set(entryKey(idx), r.entry); err != nil {
+			return nil, treeState{}, 0, fmt.Errorf("stage entry: %w", err)
+		}
+		if err := txn.Set(leafHashKey(r.leaf), uint64Bytes(idx)); err != nil {
+			return nil, treeState{}, 0, fmt.Errorf("stage leaf hash: %w", err)
+		}
+		if err := s.rng.Append(r.leaf[:], visitor); err != nil {
+			return nil, treeState{}, 0, fmt.Errorf("integrate: %w", err)
+		}
+		if visitErr != nil {
+			return nil, treeState{}, 0, fmt.Errorf("integrate: %w", visitErr)
+		}
+	}
+	if next == s.state.size {
+		return results, s.state, 0, nil // only duplicates
+	}
+	for _, e := range s.finished {
+		if err := txn.Set(tileKey(e.level, e.index), e.tile.marshal()); err != nil {
+			return nil, treeState{}, 0, fmt.Errorf("stage tile: %w", err)
+		}
+	}
+	for _, e := range s.edge {
+		if !e.dirty {
+			continue
+		}
+		if err := txn.Set(tileKey(e.level, e.index), e.tile.marshal()); err != nil {
+			return nil, treeState{}, 0, fmt.Errorf("stage tile: %w", err)
+		}
+	}
+	root, err := s.rng.GetRootHash(nil)
+	if err != nil {
+		return nil, treeState{}, 0, fmt.Errorf("root hash: %w", err)
+	}
+	state := treeState{size: next, root: proofs.Hash(root)}
+	for _, h := range s.rng.Hashes() {
+		state.edges = append(state.edges, proofs.Hash(h))
+	}
+	if err := txn.Set(stateKey, state.marshal()); err != nil {
+		return nil, treeState{}, 0, fmt.Errorf("stage tree state: %w", err)
+	}
+	start := time.Now()
+	if err := txn.Commit(); err != nil {
+		return nil, treeState{}, 0, fmt.Errorf("commit: %w", err)
+	}
+	took := time.Since(start)
+	for _, e := range s.edge {
+		e.dirty = false
+	}
+	s.state = state
+	return results, state, took, nil
+}
