@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/proofs"
+)
+
+func verifyInclusionCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:  "verify-inclusion",
+		Usage: "prove that an entry is in the log, online or offline from a tlog-proof file",
+		UsageText: "ledgerctl verify-inclusion --log-key VKEY --ledger URL --index N\n" +
+			"ledgerctl verify-inclusion --log-key VKEY --ledger URL --entry FILE\n" +
+			"ledgerctl verify-inclusion --log-key VKEY --bundle FILE.tlog-proof",
+		Description: "Verifies that an entry is included in the log under a checkpoint signed\n" +
+			"by the log key, and prints what was proved: the index, the tree size,\n" +
+			"the leaf hash and, for a DSSE envelope, its kind and signer.\n" +
+			"\n" +
+			"Online, --index N fetches entry N, or --entry FILE looks up the entry\n" +
+			"whose bytes are in FILE; either way the ledger's latest checkpoint and\n" +
+			"an inclusion proof are fetched and checked here. Offline, --bundle\n" +
+			"checks a C2SP tlog-proof file (see export-proof) with no network at\n" +
+			"all; --ledger is then not used.\n" +
+			"\n" +
+			"Examples:\n" +
+			"  $ ledgerctl verify-inclusion --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --index 0\n" +
+			"  $ ledgerctl verify-inclusion --log-key ./log/log.pub --bundle 0.tlog-proof",
+		Flags: []cli.Flag{
+			ledgerFlag(),
+			logKeyFlag(),
+			&cli.Uint64Flag{
+				Name:    "index",
+				Usage:   "verify the entry at index `N` (online)",
+				EnvVars: []string{"LEDGER_INDEX"},
+			},
+			&cli.StringFlag{
+				Name:    "entry",
+				Usage:   "verify the entry whose exact bytes are in `FILE` (online)",
+				EnvVars: []string{"LEDGER_ENTRY"},
+			},
+			&cli.StringFlag{
+				Name:    "bundle",
+				Usage:   "verify the C2SP tlog-proof in `FILE` (offline, no network)",
+				EnvVars: []string{"LEDGER_BUNDLE"},
+			},
+			waitFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "log-key"); err != nil {
+				return err
+			}
+			if c.Args().Present() {
+				return usageErrorf(c, "unexpected argument %q", c.Args().First())
+			}
+			if err := conflicting(c, "index", "entry", "bundle"); err != nil {
+				return err
+			}
+			if !c.IsSet("index") && !c.IsSet("entry") && !c.IsSet("bundle") {
+				return usageErrorf(c, "give --index N or --entry FILE (with --ledger), or --bundle FILE")
+			}
+			v, err := loadVerifier(c)
+			if err != nil {
+				return err
+			}
+			if c.IsSet("bundle") {
+				// Offline: no client is made, so nothing can reach the network.
+				return verifyBundleFile(s.out, c.String("bundle"), v)
+			}
+			return verifyOnline(c, s.out, v)
+		},
+	}
+}
+
+// verifyOnline proves an entry named by --index or --entry with a
+// checkpoint and proof fetched from the ledger.
+func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	var index uint64
+	var entry []byte
+	if c.IsSet("index") {
+		index = c.Uint64("index")
+		if entry, err = cl.Entry(ctx, index); err != nil {
+			if notFound(err) {
+				return fmt.Errorf("the ledger has no entry at index %d: %w", index, err)
+			}
+			return withHint(fmt.Errorf("fetching entry %d: %w", index, err), "is the ledger running at --ledger?")
+		}
+	} else {
+		path := c.String("entry")
+		if entry, err = readFileLimit(path, maxInputFile, "entry file"); err != nil {
+			return err
+		}
+		leaf := proofs.LeafHash(entry)
+		if index, _, err = cl.EntryByHash(ctx, leaf); err != nil {
+			if notFound(err) {
+				return withHint(fmt.Errorf("the ledger has no entry with the bytes of %s (leaf hash %s): %w", path, leaf, err),
+					"the file must hold the entry exactly as appended: the signed envelope, not its payload")
+			}
+			return withHint(fmt.Errorf("looking up %s: %w", path, err), "is the ledger running at --ledger?")
+		}
+	}
+	leaf := proofs.LeafHash(entry)
+	cp, err := checkpointCovering(ctx, cl, v, index+1, c.Duration("wait"))
+	if err != nil {
+		return err
+	}
+	proof, err := cl.InclusionProof(ctx, index, cp.Size)
+	if err != nil {
+		return fmt.Errorf("fetching the inclusion proof of entry %d at tree size %d: %w", index, cp.Size, err)
+	}
+	if err := proofs.VerifyInclusion(cp, index, leaf, proof); err != nil {
+		return fmt.Errorf("inclusion not proved: %w", err)
+	}
+	printProved(out, "verified", cp, index, entry)
+	return nil
+}
+
+// verifyBundleFile checks a tlog-proof file offline.
+func verifyBundleFile(out io.Writer, path string, v note.Verifier) error {
+	b, cp, err := readBundle(path, v)
+	if err != nil {
+		return err
+	}
+	printProved(out, "verified offline", cp, b.Index, b.Extra)
+	return nil
+}
+
+// readBundle reads, parses and verifies a tlog-proof file.
+func readBundle(path string, v note.Verifier) (proofs.Bundle, proofs.SignedCheckpoint, error) {
+	data, err := readFileLimit(path, proofs.MaxBundleSize, "tlog-proof file")
+	if err != nil {
+		return proofs.Bundle{}, proofs.SignedCheckpoint{}, err
+	}
+	b, err := proofs.ParseBundle(data)
+	if err != nil {
+		return proofs.Bundle{}, proofs.SignedCheckpoint{}, fmt.Errorf("%s: %w", path, err)
+	}
+	cp, err := proofs.VerifyBundle(b, v.Name(), v)
+	if err != nil {
+		var inc *proofs.InclusionError
+		if errors.As(err, &inc) {
+			return proofs.Bundle{}, proofs.SignedCheckpoint{}, fmt.Errorf("%s: inclusion not proved: %w", path, err)
+		}
+		return proofs.Bundle{}, proofs.SignedCheckpoint{}, withHint(fmt.Errorf("%s: %w", path, err),
+			"is --log-key the verifier key of the log that issued this proof?")
+	}
+	return b, cp, nil
+}
+
+// printProved prints what an inclusion proof established.
+func printProved(out io.Writer, verb string, cp proofs.SignedCheckpoint, index uint64, entry []byte) {
+	fmt.Fprintf(out, "%s: entry %d is in log %q at tree size %d\n", verb, index, cp.Origin, cp.Size)
+	fmt.Fprintf(out, "index %d\ntree size %d\nroot %s\nleaf hash %s\n", index, cp.Size, cp.Root, proofs.LeafHash(entry))
+	env, err := envelope.Parse(entry)
+	if err != nil {
+		fmt.Fprintf(out, "envelope: none (%v)\n", err)
+		return
+	}
+	fmt.Fprintf(out, "kind %s\n", env.Kind)
+	if _, err := env.Verify(); err != nil {
+		fmt.Fprintf(out, "signer %s (signature does NOT verify: %v)\n", env.KeyID, err)
+		return
+	}
+	fmt.Fprintf(out, "signer %s\n", env.KeyID)
+}
