@@ -116,8 +116,8 @@ type Log struct {
 	seq *sequencer // owned by the sequencer goroutine
 
 	mu     sync.RWMutex
-	state  treeState          // last committed tree
-	latest latestCheckpoint   // last published checkpoint
+	state  treeState                    // last committed tree
+	latest latestCheckpoint             // last published checkpoint
 	tiles  *lru.Cache[tileID, tileView] // full (immutable) tiles only
 
 	closeOnce sync.Once

@@ -104,7 +104,7 @@ func TestReadAPI(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		path, ctype, cache string
-		status            int
+		status             int
 	}{
 		{"/checkpoint", contentCheckpoint, cacheNone, 200},
 		{"/tile/0/000", contentTile, cacheImmutable, 200},
