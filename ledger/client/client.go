@@ -197,28 +197,6 @@ func (c *Client) Bundle(ctx context.Context, index uint64) ([]byte, error) {
 	return c.get(ctx, "/v1/bundles/"+strconv.FormatUint(index, 10), nil)
 }
 
-// WaitForCheckpoint polls until the ledger's checkpoint covers size, and
-// returns it (unverified). It gives up when ctx ends.
-func (c *Client) WaitForCheckpoint(ctx context.Context, size uint64, parse func([]byte) (uint64, error)) ([]byte, error) {
-	for delay := 50 * time.Millisecond; ; delay = min(delay*2, time.Second) {
-		cp, err := c.Checkpoint(ctx)
-		if err == nil {
-			got, perr := parse(cp)
-			if perr != nil {
-				return nil, perr
-			}
-			if got >= size {
-				return cp, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for a checkpoint of size %d: %w", size, ctx.Err())
-		case <-time.After(delay):
-		}
-	}
-}
-
 func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
 	u := c.base.String() + path
 	if len(q) > 0 {
