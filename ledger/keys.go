@@ -16,6 +16,7 @@ import (
 //	's'                   -> tree state: size(8) root(32) compact range hashes
 //	'c' size(8)           -> signed checkpoint note published at that size
 //	'm' name              -> log metadata (origin, format version)
+//	'x' key               -> secondary index records (see Indexer)
 const (
 	tagEntry      = 'e'
 	tagLeafHash   = 'h'
@@ -23,6 +24,7 @@ const (
 	tagState      = 's'
 	tagCheckpoint = 'c'
 	tagMeta       = 'm'
+	tagIndex      = 'x'
 )
 
 func entryKey(idx uint64) []byte {

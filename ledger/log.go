@@ -62,6 +62,9 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Registerer receives the log's Prometheus metrics. Default: none.
 	Registerer prometheus.Registerer
+	// Indexer, if set, derives index records from each new entry in the
+	// same transaction (see Indexer).
+	Indexer Indexer
 }
 
 func (o *Options) setDefaults() {
@@ -265,7 +268,7 @@ func (l *Log) recover() error {
 	if string(origin) != l.origin {
 		return fmt.Errorf("log origin is %q but the signing key is for %q", origin, l.origin)
 	}
-	seq, err := newSequencer(l.db, state)
+	seq, err := newSequencer(l.db, state, l.opts.Indexer)
 	if err != nil {
 		return err
 	}
@@ -410,7 +413,7 @@ func (l *Log) reloadSequencer() error {
 	if err != nil {
 		return err
 	}
-	seq, err := newSequencer(l.db, state)
+	seq, err := newSequencer(l.db, state, l.opts.Indexer)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,11 @@ import (
 // edge and the rightmost (growing) hash tile of every tile level. Only the
 // sequencer goroutine uses it.
 type sequencer struct {
-	db    *badger.DB
-	state treeState
-	rng   *compact.Range
-	edge  map[uint8]*edgeTile
+	db      *badger.DB
+	indexer Indexer // may be nil
+	state   treeState
+	rng     *compact.Range
+	edge    map[uint8]*edgeTile
 	// finished holds tiles that filled up during the current batch and were
 	// replaced at the edge; they are written with the batch.
 	finished []*edgeTile
@@ -36,7 +37,7 @@ var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildre
 
 // newSequencer rebuilds the write-side state from the committed tree state
 // and the stored right-edge tiles.
-func newSequencer(db *badger.DB, state treeState) (*sequencer, error) {
+func newSequencer(db *badger.DB, state treeState, indexer Indexer) (*sequencer, error) {
 	hashes := make([][]byte, len(state.edges))
 	for i := range state.edges {
 		hashes[i] = state.edges[i][:]
@@ -45,7 +46,7 @@ func newSequencer(db *badger.DB, state treeState) (*sequencer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rebuild compact range: %w", err)
 	}
-	s := &sequencer{db: db, state: state, rng: rng, edge: map[uint8]*edgeTile{}}
+	s := &sequencer{db: db, indexer: indexer, state: state, rng: rng, edge: map[uint8]*edgeTile{}}
 	err = db.View(func(txn *badger.Txn) error {
 		// The tile at tile level k holding the right edge is the one that
 		// holds node (8k, size>>8k), if any part of it exists.
@@ -151,6 +152,11 @@ func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.
 		}
 		if err := txn.Set(leafHashKey(r.leaf), uint64Bytes(idx)); err != nil {
 			return nil, treeState{}, 0, fmt.Errorf("stage leaf hash: %w", err)
+		}
+		if s.indexer != nil {
+			if err := s.indexer.IndexEntry(idx, r.entry, txnIndexWriter{txn}); err != nil {
+				return nil, treeState{}, 0, fmt.Errorf("index entry %d: %w", idx, err)
+			}
 		}
 		if err := s.rng.Append(r.leaf[:], visitor); err != nil {
 			return nil, treeState{}, 0, fmt.Errorf("integrate: %w", err)

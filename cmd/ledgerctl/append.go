@@ -109,8 +109,8 @@ func explainRefusal(err error) error {
 	}
 	err = fmt.Errorf("entry refused: %w", err)
 	switch api.Code {
-	case "forbidden":
-		return withHint(err, "only the log's authority key (authority.pem, made by init) may write entries")
+	case "not_authority":
+		return withHint(err, "only the log's authority key (authority.pem, made by init) may write this kind of entry")
 	case "bad_signature":
 		return withHint(err, "the envelope's signature did not verify; was it changed after signing?")
 	case "too_large":

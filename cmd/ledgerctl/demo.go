@@ -190,7 +190,7 @@ func (d *demo) run(ctx context.Context, dir string) error {
 	d.say("4. Writes the ledger must refuse")
 	forged, _ := envelope.Sign(envelope.KindContract, []byte(`{"v":1,"note":"self-issued contract"}`), agents["order-agent"])
 	_, err = cl.Append(ctx, forged)
-	d.expect("an agent cannot write a contract", refusedWith(err, 403, "forbidden"), describeRefusal(err))
+	d.expect("an agent cannot write a contract", refusedWith(err, 403, "not_authority"), describeRefusal(err))
 	tampered, err := swapPayload(authority,
 		`{"v":1,"name":"order-agent","risk":"low"}`, `{"v":1,"name":"order-agent","risk":"high"}`)
 	if err != nil {

@@ -163,7 +163,7 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 			"choose another --listen address, or port 0 for a free one")
 	}
 	addr := ln.Addr().String()
-	srv := httpapi.HTTPServer(addr, httpapi.New(l, ledger.AuthorityOnly{Authority: authority}, logger, reg))
+	srv := httpapi.HTTPServer(addr, httpapi.New(l, ledger.PolicySubmitter{Log: l, Policy: ledger.AuthorityOnly{Authority: authority}}, logger, reg))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

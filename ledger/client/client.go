@@ -25,7 +25,7 @@ const MaxResponseBytes = 32 << 20
 // APIError is a non-2xx answer from the ledger.
 type APIError struct {
 	Status  int
-	Code    string // machine-readable reason, e.g. "forbidden"
+	Code    string // machine-readable reason, e.g. "not_authority"
 	Message string
 }
 

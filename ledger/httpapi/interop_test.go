@@ -54,7 +54,7 @@ func newTestServer(t testing.TB) *testServer {
 		t.Fatal(err)
 	}
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	srv := httptest.NewServer(New(l, ledger.AuthorityOnly{Authority: pub}, zerolog.Nop(), nil))
+	srv := httptest.NewServer(New(l, ledger.PolicySubmitter{Log: l, Policy: ledger.AuthorityOnly{Authority: pub}}, zerolog.Nop(), nil))
 	t.Cleanup(func() {
 		srv.Close()
 		l.Close()

@@ -7,6 +7,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -34,19 +35,26 @@ const (
 	MaxHeaderBytes    = 16 << 10
 )
 
+// Submitter admits an entry: it checks it and appends it, returning its
+// durable index. Its errors wrap envelope and ledger errors, which decide
+// the HTTP status.
+type Submitter interface {
+	Submit(ctx context.Context, entry []byte) (ledger.AppendResult, error)
+}
+
 // Server is the HTTP front of one ledger.
 type Server struct {
 	log      *ledger.Log
-	policy   ledger.Policy
+	submit   Submitter
 	logger   zerolog.Logger
 	gatherer prometheus.Gatherer
 	mux      *http.ServeMux
 }
 
-// New returns a Server for l that admits writes under policy. Metrics are
-// served from gatherer (nil serves none).
-func New(l *ledger.Log, policy ledger.Policy, logger zerolog.Logger, gatherer prometheus.Gatherer) *Server {
-	s := &Server{log: l, policy: policy, logger: logger, gatherer: gatherer, mux: http.NewServeMux()}
+// New returns a Server for l that admits writes through submit. Metrics
+// are served from gatherer (nil serves none).
+func New(l *ledger.Log, submit Submitter, logger zerolog.Logger, gatherer prometheus.Gatherer) *Server {
+	s := &Server{log: l, submit: submit, logger: logger, gatherer: gatherer, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -139,7 +147,7 @@ func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.log.Submit(r.Context(), body, s.policy)
+	res, err := s.submit.Submit(r.Context(), body)
 	if err != nil {
 		status, code := classify(err)
 		s.logger.Info().Int("status", status).Str("reason", code).Err(err).Msg("entry refused")
@@ -174,6 +182,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 // classify maps an error to an HTTP status and a machine-readable code.
 func classify(err error) (int, string) {
+	var refusal *ledger.Refusal
+	if errors.As(err, &refusal) {
+		status, _ := classify(refusal.Class)
+		return status, refusal.Code
+	}
 	switch {
 	case errors.Is(err, envelope.ErrTooLarge), errors.Is(err, ledger.ErrEntrySize):
 		return http.StatusRequestEntityTooLarge, "too_large"
@@ -183,6 +196,10 @@ func classify(err error) (int, string) {
 		return http.StatusUnauthorized, "bad_signature"
 	case errors.Is(err, ledger.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, ledger.ErrInvalid):
+		return http.StatusBadRequest, "invalid_entry"
+	case errors.Is(err, ledger.ErrConflict):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, ledger.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ledger.ErrBeyondTree):

@@ -60,7 +60,7 @@ func TestWriteStatuses(t *testing.T) {
 		{"not json", "hello", 400, "malformed_envelope"},
 		{"empty", "", 400, "malformed_envelope"},
 		{"bad signature", forged, 401, "bad_signature"},
-		{"not the authority", string(notAuthority), 403, "forbidden"},
+		{"not the authority", string(notAuthority), 403, "not_authority"},
 		{"over 64 KiB", strings.Repeat("x", MaxBodyBytes+1), 413, "too_large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
