@@ -17,6 +17,7 @@ require (
 	github.com/transparency-dev/tessera v1.0.4
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/mod v0.43.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
