@@ -203,3 +203,36 @@ func storageErr(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// ErrNotCovered is returned when an entry exists but the checkpoint asked
+// for does not cover it yet.
+var ErrNotCovered = errors.New("not covered by the checkpoint")
+
+// Bundle returns the C2SP tlog-proof of entry index, self-contained (its
+// extra line carries the entry), under the latest published checkpoint,
+// or under the one published at atSize when atSize is not zero.
+func (l *Log) Bundle(index, atSize uint64) (proofs.Bundle, error) {
+	cp, size, _ := l.Checkpoint()
+	if atSize != 0 {
+		var err error
+		if cp, err = l.CheckpointAt(atSize); err != nil {
+			return proofs.Bundle{}, err
+		}
+		size = atSize
+	}
+	if index >= size {
+		if index < l.Size() {
+			return proofs.Bundle{}, fmt.Errorf("entry %d at checkpoint size %d: %w", index, size, ErrNotCovered)
+		}
+		return proofs.Bundle{}, fmt.Errorf("entry %d: %w", index, ErrNotFound)
+	}
+	e, err := l.Entry(index)
+	if err != nil {
+		return proofs.Bundle{}, err
+	}
+	p, err := l.InclusionProof(index, size)
+	if err != nil {
+		return proofs.Bundle{}, err
+	}
+	return proofs.Bundle{Index: index, Proof: p, Extra: e, Checkpoint: cp}, nil
+}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
 )
 
 // AppendResult is the outcome of one append benchmark.
@@ -67,29 +71,36 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 	}
 	res := AppendResult{Writers: o.Writers, Entries: o.Entries, Cores: runtime.GOMAXPROCS(0)}
 	var do appender
-	key := o.Key
+	var sign func(i int) ([]byte, error)
 	if o.URL != "" {
-		if key == nil {
+		if o.Key == nil {
 			return AppendResult{}, fmt.Errorf("benchmarking over http needs the ledger's authority key")
 		}
 		c, err := client.New(o.URL, nil)
 		if err != nil {
 			return AppendResult{}, err
 		}
+		// A served ledger holds agents to its write rules: register a bench
+		// agent, then append the actions it approves, as agents do.
+		agent, err := registerAgent(ctx, c, o.Key)
+		if err != nil {
+			return AppendResult{}, err
+		}
 		res.Mode = "http"
 		do = func(ctx context.Context, env []byte) error { _, err := c.Append(ctx, env); return err }
+		sign = actionSigner(agent)
 	} else {
 		l, cleanup, pub, priv, err := tempLedger(o.Dir)
 		if err != nil {
 			return AppendResult{}, err
 		}
 		defer cleanup()
-		key = priv
 		policy := ledger.AuthorityOnly{Authority: pub}
 		res.Mode = "in-process"
 		do = func(ctx context.Context, env []byte) error { _, err := l.Submit(ctx, env, policy); return err }
+		sign = rawSigner(priv)
 	}
-	envs, err := prepareEntries(key, o.Entries)
+	envs, err := prepareEntries(sign, o.Entries)
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -131,21 +142,55 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 	return res, nil
 }
 
-// prepareEntries signs n distinct action-like statements of about 400 bytes
-// in total envelope size, before any clock starts.
-func prepareEntries(key ed25519.PrivateKey, n int) ([][]byte, error) {
+// rawSigner signs distinct action-like payloads of about 400 bytes of
+// envelope, for the in-process log benchmark (which checks signatures and
+// the writer, not statement schemas).
+func rawSigner(key ed25519.PrivateKey) func(int) ([]byte, error) {
+	run := time.Now().UnixNano()
+	return func(i int) ([]byte, error) {
+		payload := fmt.Sprintf(`{"v":1,"action":"payment:charge","amount":%d,"currency":"USD","nonce":"%d-%016x"}`, i%10000, run, i)
+		return envelope.Sign(envelope.KindAction, []byte(payload), key)
+	}
+}
+
+// actionSigner signs valid action statements approved by agent.
+func actionSigner(agent fixture.Identity) func(int) ([]byte, error) {
+	caller := fixture.NewIdentity("bench-caller")
+	ref := statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("bench contract"))}
+	run := time.Now().UnixNano()
+	return func(i int) ([]byte, error) {
+		return fixture.Action(agent, fixture.ActionSpec{Caller: caller.DID, Contract: ref, Action: "payment:charge",
+			Body: []byte(strconv.Itoa(i)), Amount: fixture.Int64(int64(i % 10000)), Currency: "USD",
+			Nonce: fmt.Sprintf("bench-%d-%016x", run, i), Time: time.Now()})
+	}
+}
+
+// registerAgent registers a fresh bench agent with the authority key.
+func registerAgent(ctx context.Context, c *client.Client, authority ed25519.PrivateKey) (fixture.Identity, error) {
+	agent := fixture.NewIdentity(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
+	reg, err := fixture.Registration(authority, agent, "low", time.Now())
+	if err != nil {
+		return fixture.Identity{}, err
+	}
+	if _, err := c.Append(ctx, reg); err != nil {
+		return fixture.Identity{}, fmt.Errorf("registering the bench agent (is --key the ledger's authority key?): %w", err)
+	}
+	return agent, nil
+}
+
+// prepareEntries signs n distinct entries on all cores before any clock
+// starts.
+func prepareEntries(sign func(int) ([]byte, error), n int) ([][]byte, error) {
 	out := make([][]byte, n)
 	var wg sync.WaitGroup
 	var firstErr atomic.Pointer[error]
 	procs := runtime.GOMAXPROCS(0)
-	run := time.Now().UnixNano()
 	for p := 0; p < procs; p++ {
 		wg.Add(1)
 		go func(p int) {
 			defer wg.Done()
 			for i := p; i < n; i += procs {
-				payload := fmt.Sprintf(`{"v":1,"action":"payment:charge","amount":%d,"currency":"USD","nonce":"%d-%016x"}`, i%10000, run, i)
-				env, err := envelope.Sign(envelope.KindAction, []byte(payload), key)
+				env, err := sign(i)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, &err)
 					return

@@ -9,7 +9,6 @@ package crashtest
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -25,10 +24,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/keyfile"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
 )
 
 var binary string
@@ -126,6 +126,10 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Writers append actions signed by one registered agent, which take
+	// the group-commit path; the agent is registered first.
+	agent := fixture.NewIdentity("crash-agent")
+	caller := fixture.NewIdentity("crash-caller")
 	var all []acked
 	var seen []proofs.SignedCheckpoint
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
@@ -138,9 +142,20 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		// Everything acknowledged so far, and every checkpoint seen, must
 		// have survived the previous crash.
 		checkSurvivors(t, c, all, seen, verifier, origin)
+		if round == 0 {
+			reg, err := fixture.Registration(authority, agent, "low", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Append(context.Background(), reg)
+			if err != nil {
+				t.Fatalf("register the writing agent: %v", err)
+			}
+			all = append(all, acked{index: res.Index, entry: reg})
+		}
 
 		killAfter := time.Duration(50+rng.IntN(450)) * time.Millisecond
-		got, cps := driveUntilKilled(t, c, srv, authority, round, killAfter, verifier, origin)
+		got, cps := driveUntilKilled(t, c, srv, agent, caller.DID, round, killAfter, verifier, origin)
 		all = append(all, got...)
 		seen = append(seen, cps...)
 		t.Logf("round %d: %d acknowledged before SIGKILL at %v, %d checkpoints seen", round, len(got), killAfter, len(cps))
@@ -156,7 +171,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 
 // driveUntilKilled runs writers against the server, SIGKILLs it after d,
 // and returns what was acknowledged and the checkpoints observed.
-func driveUntilKilled(t *testing.T, c *client.Client, srv *server, key ed25519.PrivateKey, round int, d time.Duration, v note.Verifier, origin string) ([]acked, []proofs.SignedCheckpoint) {
+func driveUntilKilled(t *testing.T, c *client.Client, srv *server, agent fixture.Identity, caller string, round int, d time.Duration, v note.Verifier, origin string) ([]acked, []proofs.SignedCheckpoint) {
 	var mu sync.Mutex
 	var got []acked
 	var cps []proofs.SignedCheckpoint
@@ -167,13 +182,25 @@ func driveUntilKilled(t *testing.T, c *client.Client, srv *server, key ed25519.P
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				env, err := envelope.Sign(envelope.KindRegistration,
-					[]byte(fmt.Sprintf(`{"v":1,"round":%d,"writer":%d,"n":%d}`, round, w, i)), key)
+				env, err := fixture.Action(agent, fixture.ActionSpec{
+					Caller:   caller,
+					Contract: statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("contract"))},
+					Action:   "payment:charge",
+					Body:     []byte(fmt.Sprintf("round %d writer %d n %d", round, w, i)),
+					Amount:   fixture.Int64(int64(i)), Currency: "USD",
+					Nonce: fmt.Sprintf("crash-nonce-r%d-w%d-n%d", round, w, i),
+					Time:  time.Now(),
+				})
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				res, err := c.Append(ctx, env)
+				var refused *client.APIError
+				if errors.As(err, &refused) && refused.Status < 500 {
+					t.Errorf("the ledger refused a valid entry: %v", err)
+					return
+				}
 				if err != nil {
 					return // the server died under us: not acknowledged
 				}

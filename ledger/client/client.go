@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -80,10 +81,7 @@ func (c *Client) Append(ctx context.Context, envelope []byte) (AppendResult, err
 	if err != nil {
 		return AppendResult{}, err
 	}
-	var out struct {
-		Index    uint64 `json:"index"`
-		LeafHash string `json:"leaf_hash"`
-	}
+	var out wire.Appended
 	if err := json.Unmarshal(body, &out); err != nil {
 		return AppendResult{}, fmt.Errorf("decode append answer: %w", err)
 	}
@@ -131,37 +129,18 @@ func (c *Client) EntryByHash(ctx context.Context, leaf proofs.Hash) (uint64, []b
 	return e.Index, e.Entry, nil
 }
 
-type entryJSON struct {
-	Index uint64 `json:"index"`
-	Entry []byte `json:"entry"`
-}
-
-func (c *Client) entry(ctx context.Context, path string, q url.Values) (entryJSON, error) {
-	body, err := c.get(ctx, path, q)
-	if err != nil {
-		return entryJSON{}, err
-	}
-	var e entryJSON
-	if err := json.Unmarshal(body, &e); err != nil {
-		return entryJSON{}, fmt.Errorf("decode entry: %w", err)
-	}
-	return e, nil
+func (c *Client) entry(ctx context.Context, path string, q url.Values) (wire.Entry, error) {
+	var e wire.Entry
+	err := c.getJSON(ctx, path, q, &e)
+	return e, err
 }
 
 // InclusionProof fetches the proof for entry index in the tree of size.
 func (c *Client) InclusionProof(ctx context.Context, index, size uint64) (proofs.InclusionProof, error) {
-	body, err := c.get(ctx, "/v1/proofs/inclusion", url.Values{
-		"index": {strconv.FormatUint(index, 10)}, "size": {strconv.FormatUint(size, 10)}})
-	if err != nil {
+	var out wire.Inclusion
+	if err := c.getJSON(ctx, "/v1/proofs/inclusion", url.Values{
+		"index": {strconv.FormatUint(index, 10)}, "size": {strconv.FormatUint(size, 10)}}, &out); err != nil {
 		return nil, err
-	}
-	var out struct {
-		Index uint64   `json:"index"`
-		Size  uint64   `json:"size"`
-		Proof []string `json:"proof"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("decode inclusion proof: %w", err)
 	}
 	if out.Index != index || out.Size != size {
 		return nil, fmt.Errorf("ledger answered a proof for %d at %d, asked %d at %d", out.Index, out.Size, index, size)
@@ -172,18 +151,10 @@ func (c *Client) InclusionProof(ctx context.Context, index, size uint64) (proofs
 // ConsistencyProof fetches the proof that the tree of size oldSize is a
 // prefix of the tree of size newSize.
 func (c *Client) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) (proofs.ConsistencyProof, error) {
-	body, err := c.get(ctx, "/v1/proofs/consistency", url.Values{
-		"old": {strconv.FormatUint(oldSize, 10)}, "new": {strconv.FormatUint(newSize, 10)}})
-	if err != nil {
+	var out wire.Consistency
+	if err := c.getJSON(ctx, "/v1/proofs/consistency", url.Values{
+		"old": {strconv.FormatUint(oldSize, 10)}, "new": {strconv.FormatUint(newSize, 10)}}, &out); err != nil {
 		return nil, err
-	}
-	var out struct {
-		Old   uint64   `json:"old"`
-		New   uint64   `json:"new"`
-		Proof []string `json:"proof"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("decode consistency proof: %w", err)
 	}
 	if out.Old != oldSize || out.New != newSize {
 		return nil, fmt.Errorf("ledger answered a proof from %d to %d, asked %d to %d", out.Old, out.New, oldSize, newSize)
@@ -192,9 +163,64 @@ func (c *Client) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 }
 
 // Bundle fetches the C2SP tlog-proof for entry index under the latest
-// checkpoint (unverified).
-func (c *Client) Bundle(ctx context.Context, index uint64) ([]byte, error) {
-	return c.get(ctx, "/v1/bundles/"+strconv.FormatUint(index, 10), nil)
+// checkpoint, or under the one published at size when size is not zero
+// (unverified).
+func (c *Client) Bundle(ctx context.Context, index, size uint64) ([]byte, error) {
+	var q url.Values
+	if size != 0 {
+		q = url.Values{"size": {strconv.FormatUint(size, 10)}}
+	}
+	return c.get(ctx, "/v1/bundles/"+strconv.FormatUint(index, 10), q)
+}
+
+// Agent fetches a registered agent by name or did:key (unverified: check
+// its Proof).
+func (c *Client) Agent(ctx context.Context, nameOrDID string) (wire.Agent, error) {
+	var a wire.Agent
+	err := c.getJSON(ctx, "/v1/agents/"+url.PathEscape(nameOrDID), nil, &a)
+	return a, err
+}
+
+// Agents lists registered agents (unverified).
+func (c *Client) Agents(ctx context.Context) (wire.Agents, error) {
+	var a wire.Agents
+	err := c.getJSON(ctx, "/v1/agents", nil, &a)
+	return a, err
+}
+
+// Contract fetches a contract and its revocation status by id
+// (unverified).
+func (c *Client) Contract(ctx context.Context, id string) (wire.Contract, error) {
+	var out wire.Contract
+	err := c.getJSON(ctx, "/v1/contracts/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// Contracts lists contracts, filtered by caller (subject) and callee
+// (audience) did:keys when given (unverified).
+func (c *Client) Contracts(ctx context.Context, subject, audience string) (wire.Contracts, error) {
+	q := url.Values{}
+	if subject != "" {
+		q.Set("subject", subject)
+	}
+	if audience != "" {
+		q.Set("audience", audience)
+	}
+	var out wire.Contracts
+	err := c.getJSON(ctx, "/v1/contracts", q, &out)
+	return out, err
+}
+
+// getJSON fetches path and decodes its JSON answer into v.
+func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) error {
+	body, err := c.get(ctx, path, q)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode answer of %s: %w", path, err)
+	}
+	return nil
 }
 
 func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
@@ -225,10 +251,7 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 	}
 	if resp.StatusCode/100 != 2 {
 		apiErr := &APIError{Status: resp.StatusCode}
-		var eb struct {
-			Error   string `json:"error"`
-			Message string `json:"message"`
-		}
+		var eb wire.Error
 		if json.Unmarshal(body, &eb) == nil {
 			apiErr.Code, apiErr.Message = eb.Error, eb.Message
 		}

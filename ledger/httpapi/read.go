@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -17,28 +18,6 @@ const (
 	cacheImmutable    = "public, max-age=31536000, immutable"
 	cacheNone         = "no-cache"
 )
-
-// EntryJSON is an entry as the JSON API returns it.
-type EntryJSON struct {
-	Index    uint64 `json:"index"`
-	LeafHash string `json:"leaf_hash"`
-	Entry    []byte `json:"entry"` // base64 in JSON
-}
-
-// InclusionJSON is an inclusion proof as the JSON API returns it.
-type InclusionJSON struct {
-	Index    uint64   `json:"index"`
-	Size     uint64   `json:"size"`
-	LeafHash string   `json:"leaf_hash"`
-	Proof    []string `json:"proof"`
-}
-
-// ConsistencyJSON is a consistency proof as the JSON API returns it.
-type ConsistencyJSON struct {
-	Old   uint64   `json:"old"`
-	New   uint64   `json:"new"`
-	Proof []string `json:"proof"`
-}
 
 func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 	cp, _, _ := s.log.Checkpoint()
@@ -105,7 +84,7 @@ func (s *Server) writeEntry(w http.ResponseWriter, idx uint64) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EntryJSON{Index: idx, LeafHash: proofs.LeafHash(e).String(), Entry: e})
+	writeJSON(w, http.StatusOK, wire.Entry{Index: idx, LeafHash: proofs.LeafHash(e).String(), Entry: e})
 }
 
 // getInclusion proves an entry, named by index or by leaf hash, at the
@@ -155,7 +134,7 @@ func (s *Server) getInclusion(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, InclusionJSON{Index: idx, Size: size, LeafHash: proofs.LeafHash(e).String(), Proof: hashStrings(p)})
+	writeJSON(w, http.StatusOK, wire.Inclusion{Index: idx, Size: size, LeafHash: proofs.LeafHash(e).String(), Proof: hashStrings(p)})
 }
 
 func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +150,7 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ConsistencyJSON{Old: oldSize, New: newSize, Proof: hashStrings(p)})
+	writeJSON(w, http.StatusOK, wire.Consistency{Old: oldSize, New: newSize, Proof: hashStrings(p)})
 }
 
 // getBundle returns a self-contained C2SP tlog-proof for an entry under the
@@ -182,32 +161,18 @@ func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_index", err.Error())
 		return
 	}
-	cp, size, _ := s.log.Checkpoint()
+	var size uint64
 	if q := r.URL.Query().Get("size"); q != "" {
-		if size, err = parseUint(q); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_size", err.Error())
-			return
-		}
-		if cp, err = s.log.CheckpointAt(size); err != nil {
-			s.fail(w, err)
+		if size, err = parseUint(q); err != nil || size == 0 {
+			writeError(w, http.StatusBadRequest, "bad_size", "size must be a positive tree size")
 			return
 		}
 	}
-	if idx >= size {
-		writeError(w, http.StatusNotFound, "not_in_checkpoint", fmt.Sprintf("entry %d is not yet covered by a checkpoint (size %d)", idx, size))
-		return
-	}
-	e, err := s.log.Entry(idx)
+	b, err := s.log.Bundle(idx, size)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	p, err := s.log.InclusionProof(idx, size)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	b := proofs.Bundle{Index: idx, Proof: p, Extra: e, Checkpoint: cp}
 	w.Header().Set("Content-Type", contentBundle)
 	w.Header().Set("Cache-Control", cacheNone)
 	_, _ = w.Write(b.Marshal())

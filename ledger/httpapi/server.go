@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/ledger/wire"
 )
 
 // MaxBodyBytes bounds a request body: 64 KiB.
@@ -136,12 +137,6 @@ func (m *methodCheck) Write(b []byte) (int, error) {
 
 func (m *methodCheck) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
-// entryResponse answers a successful write.
-type entryResponse struct {
-	Index    uint64 `json:"index"`
-	LeafHash string `json:"leaf_hash"`
-}
-
 func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r)
 	if !ok {
@@ -158,7 +153,7 @@ func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
 	if res.Duplicate {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, entryResponse{Index: res.Index, LeafHash: res.LeafHash.String()})
+	writeJSON(w, status, wire.Appended{Index: res.Index, LeafHash: res.LeafHash.String()})
 }
 
 // readBody reads a body of at most MaxBodyBytes, answering 413 beyond.
@@ -200,6 +195,8 @@ func classify(err error) (int, string) {
 		return http.StatusBadRequest, "invalid_entry"
 	case errors.Is(err, ledger.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, ledger.ErrNotCovered):
+		return http.StatusNotFound, "not_in_checkpoint"
 	case errors.Is(err, ledger.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ledger.ErrBeyondTree):
@@ -211,13 +208,8 @@ func classify(err error) (int, string) {
 	}
 }
 
-type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Error: code, Message: msg})
+	writeJSON(w, status, wire.Error{Error: code, Message: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

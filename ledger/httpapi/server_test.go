@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -37,7 +38,7 @@ func TestWriteStatuses(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("first append: %d %s", resp.StatusCode, body)
 	}
-	var first entryResponse
+	var first wire.Appended
 	if err := json.Unmarshal([]byte(body), &first); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestWriteStatuses(t *testing.T) {
 		t.Fatalf("leaf hash %s, want %s", first.LeafHash, proofs.LeafHash(good))
 	}
 	resp, body = s.post(t, good)
-	var dup entryResponse
+	var dup wire.Appended
 	_ = json.Unmarshal([]byte(body), &dup)
 	if resp.StatusCode != http.StatusOK || dup.Index != first.Index {
 		t.Fatalf("duplicate append: %d %s, want 200 with index %d", resp.StatusCode, body, first.Index)
@@ -164,7 +165,7 @@ func TestReadAPI(t *testing.T) {
 	if strings.TrimSpace(byIndex) != strings.TrimSpace(string(byHash)) {
 		t.Fatalf("by index %s\nby hash %s", byIndex, byHash)
 	}
-	var inc InclusionJSON
+	var inc wire.Inclusion
 	if err := json.Unmarshal([]byte(byIndex), &inc); err != nil || inc.Size != cp.Size {
 		t.Fatalf("inclusion answer %s: %v", byIndex, err)
 	}

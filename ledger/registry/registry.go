@@ -1,0 +1,214 @@
+package registry
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
+)
+
+// Registry admits entries under the write rules and answers queries. The
+// log must have been opened with Indexer.
+type Registry struct {
+	log          *ledger.Log
+	authority    ed25519.PublicKey
+	authorityDID string
+	// mu serializes the check-then-append of registrations, contracts and
+	// revocations, so two entries cannot both pass a uniqueness check.
+	// Actions need no lock: the facts they depend on only ever grow.
+	mu sync.Mutex
+}
+
+// New returns a Registry over l, whose authority key is authority.
+func New(l *ledger.Log, authority ed25519.PublicKey) *Registry {
+	return &Registry{log: l, authority: authority, authorityDID: did.FromPublicKey(authority)}
+}
+
+// AuthorityDID is the did:key of the authority.
+func (r *Registry) AuthorityDID() string { return r.authorityDID }
+
+// Submit admits one DSSE envelope: strict parse, signature check, the
+// write rules, then a durable append. Resubmitting an entry already in the
+// log returns its index (Duplicate) without judging it again.
+func (r *Registry) Submit(ctx context.Context, raw []byte) (ledger.AppendResult, error) {
+	env, err := envelope.Parse(raw)
+	if err != nil {
+		return ledger.AppendResult{}, err
+	}
+	signer, err := env.Verify()
+	if err != nil {
+		return ledger.AppendResult{}, err
+	}
+	leaf := proofs.LeafHash(raw)
+	switch idx, err := r.log.IndexOf(leaf); {
+	case err == nil:
+		return ledger.AppendResult{Index: idx, LeafHash: leaf, Duplicate: true}, nil
+	case !errors.Is(err, ledger.ErrNotFound):
+		return ledger.AppendResult{}, err
+	}
+	if env.Kind != envelope.KindAction {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	if err := r.check(env, signer); err != nil {
+		return ledger.AppendResult{}, err
+	}
+	return r.log.Append(ctx, raw)
+}
+
+// check applies the write rules to a verified envelope.
+func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error {
+	isAuthority := signer.Equal(r.authority)
+	switch env.Kind {
+	case envelope.KindRegistration:
+		if !isAuthority {
+			return ledger.Refuse(ledger.ErrForbidden, "not_authority", "only the authority registers agents; %s is not the authority", env.KeyID)
+		}
+		reg, err := statement.ParseRegistration(env.Payload)
+		if err != nil {
+			return invalid(err)
+		}
+		if _, err := r.lookup(prefixAgentName + reg.Name); err == nil {
+			return ledger.Refuse(ledger.ErrConflict, "name_taken", "an agent named %q is already registered", reg.Name)
+		} else if !errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
+		if _, err := r.lookup(prefixAgentDID + reg.DID); err == nil {
+			return ledger.Refuse(ledger.ErrConflict, "did_registered", "%s is already registered", reg.DID)
+		} else if !errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
+		return nil
+	case envelope.KindContract:
+		if !isAuthority {
+			return ledger.Refuse(ledger.ErrForbidden, "not_authority", "only the authority issues contracts; %s is not the authority", env.KeyID)
+		}
+		c, err := statement.ParseContract(env.Payload)
+		if err != nil {
+			return invalid(err)
+		}
+		if c.Issuer != env.KeyID {
+			return ledger.Refuse(ledger.ErrInvalid, "issuer_mismatch", "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
+		}
+		for _, p := range []struct{ role, did string }{{"subject", c.Subject}, {"audience", c.Audience}} {
+			if _, err := r.lookup(prefixAgentDID + p.did); errors.Is(err, ledger.ErrNotFound) {
+				return ledger.Refuse(ledger.ErrInvalid, "unknown_"+p.role, "contract %s %s is not a registered agent", p.role, p.did)
+			} else if err != nil {
+				return err
+			}
+		}
+		if _, err := r.lookup(prefixContractID + c.ID); err == nil {
+			return ledger.Refuse(ledger.ErrConflict, "contract_id_taken", "a contract with id %s is already in the log", c.ID)
+		} else if !errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
+		return nil
+	case envelope.KindRevocation:
+		rev, err := statement.ParseRevocation(env.Payload)
+		if err != nil {
+			return invalid(err)
+		}
+		cidx, err := r.lookup(prefixContractHash + string(rev.Contract[:]))
+		if errors.Is(err, ledger.ErrNotFound) {
+			return ledger.Refuse(ledger.ErrInvalid, "unknown_contract", "no contract with leaf hash %s is in the log", rev.Contract)
+		} else if err != nil {
+			return err
+		}
+		c, err := r.contractAt(cidx)
+		if err != nil {
+			return err
+		}
+		if !isAuthority && env.KeyID != c.Issuer {
+			return ledger.Refuse(ledger.ErrForbidden, "not_issuer", "only the authority or the contract's issuer may revoke it; %s is neither", env.KeyID)
+		}
+		revs, err := r.revocations(cidx)
+		if err != nil {
+			return err
+		}
+		if len(revs) > 0 {
+			return ledger.Refuse(ledger.ErrConflict, "already_revoked", "contract %s was revoked at index %d", c.ID, revs[0])
+		}
+		return nil
+	case envelope.KindAction:
+		if _, err := r.lookup(prefixAgentDID + env.KeyID); errors.Is(err, ledger.ErrNotFound) {
+			return ledger.Refuse(ledger.ErrForbidden, "unregistered_signer", "%s is not a registered agent", env.KeyID)
+		} else if err != nil {
+			return err
+		}
+		a, err := statement.ParseAction(env.Payload)
+		if err != nil {
+			return invalid(err)
+		}
+		if a.Agent != env.KeyID {
+			return ledger.Refuse(ledger.ErrForbidden, "agent_mismatch", "an agent writes only its own actions: the statement names %s, the signer is %s", a.Agent, env.KeyID)
+		}
+		return nil
+	}
+	return ledger.Refuse(ledger.ErrInvalid, "unknown_kind", "unknown entry kind %q", env.Kind)
+}
+
+func invalid(err error) error {
+	return ledger.Refuse(ledger.ErrInvalid, "invalid_statement", "%v", err)
+}
+
+// lookup reads an index record holding an entry index.
+func (r *Registry) lookup(key string) (uint64, error) {
+	v, err := r.log.IndexGet([]byte(key))
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: index record %q has %d bytes", ledger.ErrUnavailable, key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// contractAt reads and parses the contract entry at index.
+func (r *Registry) contractAt(index uint64) (*statement.Contract, error) {
+	_, c, err := r.readStatement(index, envelope.KindContract)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*statement.Contract), nil
+}
+
+// readStatement reads the entry at index and parses its statement, which
+// must be of kind.
+func (r *Registry) readStatement(index uint64, kind envelope.Kind) ([]byte, any, error) {
+	raw, err := r.log.Entry(index)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := envelope.Parse(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: entry %d: %w", ledger.ErrUnavailable, index, err)
+	}
+	if env.Kind != kind {
+		return nil, nil, fmt.Errorf("%w: entry %d is a %s, not a %s", ledger.ErrUnavailable, index, env.Kind, kind)
+	}
+	st, err := statement.Parse(env.Kind, env.Payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: entry %d: %w", ledger.ErrUnavailable, index, err)
+	}
+	return raw, st, nil
+}
+
+// revocations lists the indexes of the revocations of the contract at
+// cidx, ascending.
+func (r *Registry) revocations(cidx uint64) ([]uint64, error) {
+	var out []uint64
+	prefix := prefixRevocation + string(u64(cidx))
+	err := r.log.IndexScan([]byte(prefix), func(k, _ []byte) bool {
+		out = append(out, binary.BigEndian.Uint64(k[len(prefix):]))
+		return true
+	})
+	return out, err
+}

@@ -1,0 +1,300 @@
+package registry
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
+)
+
+const origin = "registry.test/log"
+
+type env struct {
+	t         *testing.T
+	dir       string
+	signer    note.Signer
+	log       *ledger.Log
+	reg       *Registry
+	authority fixture.Identity
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	skey, _, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	dir := filepath.Join(t.TempDir(), "db")
+	if err := ledger.Create(dir, origin); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: dir, signer: signer, authority: fixture.NewIdentity("authority")}
+	e.open()
+	return e
+}
+
+func (e *env) open() {
+	l, err := ledger.Open(ledger.Options{Dir: e.dir, Signer: e.signer, CheckpointInterval: time.Hour, Indexer: Indexer{}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.log = l
+	e.reg = New(l, e.authority.Key.Public().(ed25519.PublicKey))
+	e.t.Cleanup(func() { l.Close() })
+}
+
+func (e *env) submit(raw []byte, err error) (ledger.AppendResult, error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatalf("building the entry: %v", err)
+	}
+	return e.reg.Submit(context.Background(), raw)
+}
+
+// mustOK submits and fails the test on refusal.
+func (e *env) mustOK(raw []byte, err error) ledger.AppendResult {
+	e.t.Helper()
+	res, err := e.submit(raw, err)
+	if err != nil {
+		e.t.Fatalf("refused: %v", err)
+	}
+	return res
+}
+
+// refuse returns a check that an entry is refused with class and code, and
+// that the log does not grow: e.refuse(class, code)(fixture.X(...)).
+func (e *env) refuse(class error, code string) func([]byte, error) {
+	return func(raw []byte, buildErr error) {
+		e.t.Helper()
+		e.refused(raw, buildErr, class, code)
+	}
+}
+
+// refused checks a refusal's class and code, and that the log did not grow.
+func (e *env) refused(raw []byte, buildErr error, class error, code string) {
+	e.t.Helper()
+	before := e.log.Size()
+	_, err := e.submit(raw, buildErr)
+	var r *ledger.Refusal
+	if !errors.As(err, &r) || !errors.Is(err, class) || r.Code != code {
+		e.t.Fatalf("got %v, want a %v refusal with code %q", err, class, code)
+	}
+	if e.log.Size() != before {
+		e.t.Fatalf("a refused entry changed the log size from %d to %d", before, e.log.Size())
+	}
+}
+
+func (e *env) register(id fixture.Identity) ledger.AppendResult {
+	e.t.Helper()
+	return e.mustOK(fixture.Registration(e.authority.Key, id, "low", time.Now()))
+}
+
+func TestRegistrationRules(t *testing.T) {
+	e := newEnv(t)
+	order := fixture.NewIdentity("order-agent")
+	first, err := fixture.Registration(e.authority.Key, order, "low", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.mustOK(first, nil)
+
+	// The same entry again is a duplicate, not a conflict.
+	again := e.mustOK(first, nil)
+	if !again.Duplicate || again.Index != res.Index {
+		t.Fatalf("resubmission = %+v, want duplicate of %d", again, res.Index)
+	}
+	stranger := fixture.NewIdentity("stranger")
+	e.refuse(ledger.ErrForbidden, "not_authority")(fixture.Registration(stranger.Key, fixture.NewIdentity("rogue"), "low", time.Now()))
+	e.refuse(ledger.ErrConflict, "name_taken")(fixture.Registration(e.authority.Key, fixture.NewIdentity("order-agent"), "high", time.Now()))
+	e.refuse(ledger.ErrConflict, "did_registered")(fixture.Registration(e.authority.Key, fixture.FromKey("order-twin", order.Key), "low", time.Now()))
+	bad, _ := envelope.Sign(envelope.KindRegistration, []byte(`{"v":1,"name":"x","did":"did:key:nope","risk":"low","time":"2026-01-01T00:00:00Z"}`), e.authority.Key)
+	e.refused(bad, nil, ledger.ErrInvalid, "invalid_statement")
+
+	a, err := e.reg.Agent("order-agent")
+	if err != nil || a.DID != order.DID || a.Index != res.Index {
+		t.Fatalf("Agent by name = %+v, %v", a, err)
+	}
+	b, err := e.reg.Agent(order.DID)
+	if err != nil || b.Name != "order-agent" {
+		t.Fatalf("Agent by DID = %+v, %v", b, err)
+	}
+	if _, err := e.reg.Agent("nobody"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("unknown agent: %v", err)
+	}
+}
+
+func TestConcurrentRegistrationsOfOneNameAdmitOne(t *testing.T) {
+	e := newEnv(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, conflicts := 0, 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			raw, err := fixture.Registration(e.authority.Key, fixture.NewIdentity("payment-agent"), "high", time.Now())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, err = e.reg.Submit(context.Background(), raw)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, ledger.ErrConflict):
+				conflicts++
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || conflicts != 15 {
+		t.Fatalf("%d registrations admitted and %d refused, want 1 and 15", won, conflicts)
+	}
+}
+
+func TestContractRules(t *testing.T) {
+	e := newEnv(t)
+	order, pay := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	e.register(order)
+	e.register(pay)
+	scopes := []string{"payment:charge:max_10000usd"}
+	now := time.Now()
+
+	raw, id, err := fixture.Contract(e.authority.Key, order.DID, pay.DID, scopes, now, time.Hour)
+	res := e.mustOK(raw, err)
+
+	e.refusedContract(order.Key, order.DID, pay.DID, scopes, ledger.ErrForbidden, "not_authority")
+	ghost := fixture.NewIdentity("ghost")
+	e.refusedContract(e.authority.Key, ghost.DID, pay.DID, scopes, ledger.ErrInvalid, "unknown_subject")
+	e.refusedContract(e.authority.Key, order.DID, ghost.DID, scopes, ledger.ErrInvalid, "unknown_audience")
+
+	// Same id again, different content: a conflict.
+	c := &statement.Contract{ID: id, Issuer: e.authority.DID, Subject: order.DID, Audience: pay.DID,
+		Scopes: []string{"payment:refund"}, NotBefore: now.UTC(), Expires: now.Add(time.Hour).UTC(), Time: now.UTC()}
+	payload, _ := c.Marshal()
+	dupID, _ := envelope.Sign(envelope.KindContract, payload, e.authority.Key)
+	e.refused(dupID, nil, ledger.ErrConflict, "contract_id_taken")
+
+	// The issuer must be the signer.
+	stranger := fixture.NewIdentity("stranger")
+	c.ID = strings.Repeat("ab", 16)
+	c.Issuer = stranger.DID
+	payload, _ = c.Marshal()
+	wrongIssuer, _ := envelope.Sign(envelope.KindContract, payload, e.authority.Key)
+	e.refused(wrongIssuer, nil, ledger.ErrInvalid, "issuer_mismatch")
+
+	// A scope that does not parse makes the contract unrecordable.
+	badScope := fmt.Sprintf(`{"v":1,"id":"%s","issuer":"%s","subject":"%s","audience":"%s","scopes":["payment:charge:max_10000xyz"],"not_before":"2026-01-01T00:00:00Z","expires":"2026-01-01T01:00:00Z","time":"2026-01-01T00:00:00Z"}`,
+		strings.Repeat("cd", 16), e.authority.DID, order.DID, pay.DID)
+	raw2, _ := envelope.Sign(envelope.KindContract, []byte(badScope), e.authority.Key)
+	e.refused(raw2, nil, ledger.ErrInvalid, "invalid_statement")
+
+	got, err := e.reg.Contract(id)
+	if err != nil || got.Index != res.Index || got.Statement.Subject != order.DID || len(got.Revocations) != 0 {
+		t.Fatalf("Contract(%s) = %+v, %v", id, got, err)
+	}
+	for _, q := range []ContractQuery{{Subject: order.DID}, {Audience: pay.DID}, {Subject: order.DID, Audience: pay.DID}, {}} {
+		list, err := e.reg.Contracts(q)
+		if err != nil || len(list) != 1 || list[0].Statement.ID != id {
+			t.Fatalf("Contracts(%+v) = %d contracts, %v", q, len(list), err)
+		}
+	}
+	if list, _ := e.reg.Contracts(ContractQuery{Subject: pay.DID}); len(list) != 0 {
+		t.Fatalf("payment-agent is the subject of %d contracts, want 0", len(list))
+	}
+}
+
+func (e *env) refusedContract(signer ed25519.PrivateKey, caller, callee string, scopes []string, class error, code string) {
+	e.t.Helper()
+	raw, _, err := fixture.Contract(signer, caller, callee, scopes, time.Now(), time.Hour)
+	e.refused(raw, err, class, code)
+}
+
+func TestRevocationRules(t *testing.T) {
+	e := newEnv(t)
+	order, inv := fixture.NewIdentity("order-agent"), fixture.NewIdentity("inventory-agent")
+	e.register(order)
+	e.register(inv)
+	raw, id, err := fixture.Contract(e.authority.Key, order.DID, inv.DID, []string{"inventory:reserve"}, time.Now(), time.Hour)
+	e.mustOK(raw, err)
+	leaf := proofs.LeafHash(raw)
+
+	e.refuse(ledger.ErrForbidden, "not_issuer")(fixture.Revocation(order.Key, leaf, "not mine to revoke", time.Now()))
+	e.refuse(ledger.ErrInvalid, "unknown_contract")(fixture.Revocation(e.authority.Key, proofs.LeafHash([]byte("no such contract")), "gone", time.Now()))
+	rev := e.mustOK(fixture.Revocation(e.authority.Key, leaf, "agent compromised", time.Now()))
+	e.refuse(ledger.ErrConflict, "already_revoked")(fixture.Revocation(e.authority.Key, leaf, "again", time.Now()))
+
+	// The index survives a restart: it was written with the entries.
+	e.log.Close()
+	e.open()
+	c, err := e.reg.Contract(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Revocations) != 1 || c.Revocations[0].Index != rev.Index || c.Revocations[0].Reason != "agent compromised" || c.Revocations[0].Signer != e.authority.DID {
+		t.Fatalf("revocations after reopen: %+v", c.Revocations)
+	}
+}
+
+func TestActionRules(t *testing.T) {
+	e := newEnv(t)
+	order, pay := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	e.register(order)
+	e.register(pay)
+	spec := fixture.ActionSpec{Caller: order.DID, Contract: statement.ContractRef{Index: 2, LeafHash: proofs.LeafHash([]byte("c"))},
+		Action: "payment:charge", Body: []byte(`{"amount":100}`), Amount: fixture.Int64(100), Currency: "USD",
+		Nonce: "nonce-0123456789abcdef", Time: time.Now()}
+	e.mustOK(fixture.Action(pay, spec))
+
+	// An unregistered key cannot write actions, even naming itself.
+	rogue := fixture.NewIdentity("rogue")
+	spec.Nonce = "nonce-rogue-0123456789"
+	e.refuse(ledger.ErrForbidden, "unregistered_signer")(fixture.Action(rogue, spec))
+	// A registered agent cannot write an action in another agent's name.
+	impersonated, err := fixture.Action(pay, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := statement.ParseAction(mustPayload(t, impersonated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := fixture.NewIdentity("inventory-agent")
+	e.register(inv)
+	st.Agent = inv.DID
+	payload, err := st.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.refuse(ledger.ErrForbidden, "agent_mismatch")(envelope.Sign(envelope.KindAction, payload, pay.Key))
+	// The authority is not an agent.
+	e.refuse(ledger.ErrForbidden, "unregistered_signer")(fixture.Action(e.authority, spec))
+}
+
+func mustPayload(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	env, err := envelope.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Payload
+}
