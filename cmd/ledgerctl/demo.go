@@ -193,10 +193,3 @@ func nilIfErr(err error) error {
 	}
 	return errors.New("accepted, but should have been refused")
 }
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}

@@ -113,7 +113,7 @@ func exportOne(c *cli.Context, out io.Writer, cl *client.Client, v note.Verifier
 	if _, err := checkpointCovering(c.Context, cl, v, index+1, c.Duration("wait")); err != nil {
 		return err
 	}
-	raw, cp, err := fetchVerifiedBundle(c.Context, cl, v, index)
+	raw, cp, err := fetchVerifiedBundle(c.Context, cl, v, index, 0)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,9 @@ func exportOne(c *cli.Context, out io.Writer, cl *client.Client, v note.Verifier
 
 func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) error {
 	from, to, dir := c.Uint64("from"), c.Uint64("to"), c.String("out")
-	if _, err := checkpointCovering(c.Context, cl, v, to, c.Duration("wait")); err != nil {
+	// Every proof of the range is under this one checkpoint.
+	cp, err := checkpointCovering(c.Context, cl, v, to, c.Duration("wait"))
+	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -142,7 +144,7 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 		progressbar.OptionClearOnFinish(),
 	)
 	for i := from; i < to; i++ {
-		raw, _, err := fetchVerifiedBundle(c.Context, cl, v, i)
+		raw, _, err := fetchVerifiedBundle(c.Context, cl, v, i, cp.Size)
 		if err != nil {
 			_ = bar.Exit()
 			return err
@@ -159,11 +161,12 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 	return nil
 }
 
-// fetchVerifiedBundle fetches the tlog-proof of the entry at index and
-// verifies it: it must parse, be for that index, and prove the entry it
-// carries under a checkpoint signed by v.
-func fetchVerifiedBundle(ctx context.Context, cl *client.Client, v note.Verifier, index uint64) ([]byte, proofs.SignedCheckpoint, error) {
-	raw, err := cl.Bundle(ctx, index)
+// fetchVerifiedBundle fetches the tlog-proof of the entry at index, under
+// the checkpoint of tree size size (0: the latest), and verifies it: it
+// must parse, be for that index, and prove the entry it carries under a
+// checkpoint signed by v.
+func fetchVerifiedBundle(ctx context.Context, cl *client.Client, v note.Verifier, index, size uint64) ([]byte, proofs.SignedCheckpoint, error) {
+	raw, err := cl.Bundle(ctx, index, size)
 	if err != nil {
 		if notFound(err) {
 			return nil, proofs.SignedCheckpoint{}, fmt.Errorf("fetching the proof of entry %d: %w", index, err)
@@ -182,6 +185,9 @@ func fetchVerifiedBundle(ctx context.Context, cl *client.Client, v note.Verifier
 	if err != nil {
 		return nil, proofs.SignedCheckpoint{}, withHint(fmt.Errorf("the ledger's proof of entry %d does not verify; nothing written: %w", index, err),
 			"is --log-key the verifier key of this ledger (its DIR/log.pub)?")
+	}
+	if size != 0 && cp.Size != size {
+		return nil, proofs.SignedCheckpoint{}, fmt.Errorf("the ledger answered a proof at tree size %d, asked %d", cp.Size, size)
 	}
 	return raw, cp, nil
 }

@@ -44,7 +44,8 @@ func initCommand(s streams) *cli.Command {
 			"  log.key        the log's checkpoint signer key (note format, 0600)\n" +
 			"  log.pub        its verifier key, which clients pass as --log-key\n" +
 			"  authority.pem  the authority's Ed25519 key (PKCS#8, 0600)\n" +
-			"  authority.did  the authority's did:key, the only writer of the log\n" +
+			"  authority.did  the authority's did:key, which writes registrations,\n" +
+			"                 contracts and revocations\n" +
 			"  db/            the Badger store\n" +
 			"ORIGIN names the log in every checkpoint, conventionally a URL-like\n" +
 			"string without scheme. init never overwrites: it refuses a DIR that\n" +

@@ -1,11 +1,13 @@
 // Command ledgerctl runs and checks an agentledger transparency log.
 //
 // It creates a log (init), serves it over HTTP (serve), manages Ed25519 keys
-// (keys), signs and submits entries (append), and verifies what a ledger
-// says: its checkpoint (checkpoint), an entry's inclusion, online or offline
-// from a C2SP tlog-proof file (verify-inclusion), the consistency of two
-// checkpoints (verify-consistency), and exports tlog-proof files
-// (export-proof).
+// (keys), signs and submits entries (append), registers agents (agent),
+// issues and revokes contracts between them (contract), and verifies what a
+// ledger says: its checkpoint (checkpoint), an entry's inclusion, online or
+// offline from a C2SP tlog-proof file (verify-inclusion), the consistency of
+// two checkpoints (verify-consistency), and exports tlog-proof files
+// (export-proof). agent and contract verify the inclusion proof of every
+// registration, contract and revocation they report.
 //
 // Exit codes: 0 success, 1 a check or an operation failed (the reason is on
 // stderr as "ledgerctl: error: ..."), 2 a usage error.
@@ -92,6 +94,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			serveCommand(std),
 			keysCommand(std),
 			appendCommand(std),
+			agentCommand(std),
+			contractCommand(std),
 			checkpointCommand(std),
 			verifyInclusionCommand(std),
 			verifyConsistencyCommand(std),

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,10 @@ func TestScripts(t *testing.T) {
 			"replace":  cmdReplace,
 			"fetch":    cmdFetch,
 			"readenv":  cmdReadEnv,
+			"grepenv":  cmdGrepEnv,
+			"post":     cmdPost,
+			"examples": cmdExamples,
+			"nowenv":   cmdNowEnv,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Under -race every process sleeps a second before exiting
@@ -176,4 +181,55 @@ func cmdReadEnv(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: readenv VAR FILE")
 	}
 	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
+}
+
+// cmdGrepEnv sets an environment variable to the first submatch of REGEX
+// in FILE ("stdout" and "stderr" name the last command's output); it
+// fails if REGEX does not match.
+//
+//	grepenv VAR FILE REGEX
+func cmdGrepEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: grepenv VAR FILE REGEX")
+	}
+	re, err := regexp.Compile("(?m)" + args[2])
+	ts.Check(err)
+	if re.NumSubexp() < 1 {
+		ts.Fatalf("grepenv: %s has no group", args[2])
+	}
+	m := re.FindStringSubmatch(ts.ReadFile(args[1]))
+	if m == nil {
+		ts.Fatalf("grepenv: no match for %s in %s", args[2], args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// cmdPost POSTs FILE's bytes to URL as JSON and writes the status code and
+// then the body to stdout, whatever the status.
+//
+//	post URL FILE
+func cmdPost(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: post URL FILE")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	resp, err := hc.Post(args[0], "application/json", bytes.NewReader(data))
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%d\n%s", resp.StatusCode, body)
+}
+
+// cmdNowEnv sets an environment variable to the current time, UTC, in
+// RFC 3339 to the second.
+//
+//	nowenv VAR
+func cmdNowEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: nowenv VAR")
+	}
+	ts.Setenv(args[0], time.Now().UTC().Format(time.RFC3339))
 }

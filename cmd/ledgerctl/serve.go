@@ -24,6 +24,7 @@ import (
 	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
+	"github.com/agentledger/agentledger/ledger/registry"
 )
 
 func serveCommand(s streams) *cli.Command {
@@ -143,6 +144,7 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 		CheckpointInterval: cfg.interval,
 		Logger:             &logger,
 		Registerer:         reg,
+		Indexer:            registry.Indexer{},
 	})
 	if err != nil {
 		return withHint(err,
@@ -163,7 +165,10 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 			"choose another --listen address, or port 0 for a free one")
 	}
 	addr := ln.Addr().String()
-	srv := httpapi.HTTPServer(addr, httpapi.New(l, ledger.PolicySubmitter{Log: l, Policy: ledger.AuthorityOnly{Authority: authority}}, logger, reg))
+	rg := registry.New(l, authority)
+	api := httpapi.New(l, rg, logger, reg)
+	api.ServeRegistry(rg)
+	srv := httpapi.HTTPServer(addr, api)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
+)
+
+func agentCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:      "agent",
+		Usage:     "register agents, and list and show them with verified proofs",
+		UsageText: "ledgerctl agent register|list|show ...",
+		Description: "An agent is a name, a did:key and a risk level, bound together by a\n" +
+			"registration the authority signs into the log. register makes the\n" +
+			"agent's key on this machine, so the ledger never holds it; list and\n" +
+			"show verify each registration's inclusion proof before printing it.\n" +
+			"\n" +
+			"Example:\n" +
+			"  $ ledgerctl agent register --ledger http://127.0.0.1:7420 --authority-key ./log/authority.pem \\\n" +
+			"      --name order-agent --risk low\n" +
+			"  $ ledgerctl agent list --ledger http://127.0.0.1:7420 --log-key ./log/log.pub",
+		Action: groupAction,
+		Subcommands: []*cli.Command{
+			agentRegisterCommand(s),
+			agentListCommand(s),
+			agentShowCommand(s),
+		},
+	}
+}
+
+func agentRegisterCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:      "register",
+		Usage:     "make an agent's key here and register its did:key in the log",
+		UsageText: "ledgerctl agent register --ledger URL --authority-key FILE --name NAME --risk low|medium|high [--key-out FILE | --pubkey FILE]",
+		Description: "Generates the agent's Ed25519 key on this machine and writes it to\n" +
+			"--key-out (default ./NAME.pem, mode 0600; never replaced), then appends\n" +
+			"a registration of NAME, its did:key and its risk, signed by the\n" +
+			"authority key. The ledger never sees the private key. With --pubkey\n" +
+			"FILE it registers a key made elsewhere instead: FILE holds a PKIX\n" +
+			"\"PUBLIC KEY\" PEM (ledgerctl keys public) or a did:key.\n" +
+			"\n" +
+			"If the ledger refuses the registration (a name or key already\n" +
+			"registered, say), the new key file is removed again.\n" +
+			"\n" +
+			"With --log-key it also waits (up to --wait) for a checkpoint that\n" +
+			"covers the registration and verifies its inclusion proof, so that\n" +
+			"'agent list' shows the agent at once.\n" +
+			"\n" +
+			"Example:\n" +
+			"  $ ledgerctl agent register --ledger http://127.0.0.1:7420 --authority-key ./log/authority.pem \\\n" +
+			"      --name payment-agent --risk high\n" +
+			"  registered agent payment-agent\n" +
+			"  did did:key:z6Mk...\n" +
+			"  risk high\n" +
+			"  index 2\n" +
+			"  key payment-agent.pem",
+		Flags: []cli.Flag{
+			ledgerFlag(),
+			authorityKeyFlag(),
+			logKeyFlag(),
+			waitFlag(),
+			&cli.StringFlag{
+				Name:    "name",
+				Usage:   "the agent's `NAME`: lower case letters, digits and dashes, starting with a letter",
+				EnvVars: []string{"LEDGER_AGENT_NAME"},
+			},
+			&cli.StringFlag{
+				Name:    "risk",
+				Usage:   "the agent's risk `LEVEL`: low, medium or high",
+				EnvVars: []string{"LEDGER_AGENT_RISK"},
+			},
+			&cli.StringFlag{
+				Name:    "key-out",
+				Usage:   "write the new agent key to `FILE` (default ./NAME.pem)",
+				EnvVars: []string{"LEDGER_AGENT_KEY_OUT"},
+			},
+			&cli.StringFlag{
+				Name:    "pubkey",
+				Usage:   "register the public key in `FILE` (PKIX PEM or a did:key) instead of making one",
+				EnvVars: []string{"LEDGER_AGENT_PUBKEY"},
+			},
+		},
+		Action: func(c *cli.Context) error { return agentRegister(c, s.out) },
+	}
+}
+
+// authorityKeyFlag is --authority-key, the authority's private key file.
+func authorityKeyFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "authority-key",
+		Usage:   "sign with the authority's key in `FILE` (DIR/authority.pem, made by init)",
+		EnvVars: []string{"LEDGER_AUTHORITY_KEY"},
+	}
+}
+
+func agentRegister(c *cli.Context, out io.Writer) error {
+	if err := requireFlags(c, "ledger", "authority-key", "name", "risk"); err != nil {
+		return err
+	}
+	if c.Args().Present() {
+		return usageErrorf(c, "unexpected argument %q", c.Args().First())
+	}
+	if err := conflicting(c, "key-out", "pubkey"); err != nil {
+		return err
+	}
+	name, risk := c.String("name"), c.String("risk")
+	switch risk {
+	case statement.RiskLow, statement.RiskMedium, statement.RiskHigh:
+	default:
+		return usageErrorf(c, "--risk %s: want low, medium or high", quoteShort(risk))
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	authority, err := readKey(c.String("authority-key"))
+	if err != nil {
+		return err
+	}
+	// Check the name with the statement's own rules before any key is made.
+	probe := statement.Registration{Name: name, DID: did.FromPublicKey(authority.Public().(ed25519.PublicKey)), Risk: risk, Time: time.Now().UTC()}
+	if _, err := probe.Marshal(); err != nil {
+		return usageErrorf(c, "--name %s: %w", quoteShort(name), err)
+	}
+
+	var pub ed25519.PublicKey
+	keyOut := "" // the key file this command created, removed if the registration fails
+	if path := c.String("pubkey"); path != "" {
+		if pub, err = readPublicKey(path); err != nil {
+			return err
+		}
+	} else {
+		keyOut = c.String("key-out")
+		if keyOut == "" {
+			keyOut = name + ".pem"
+		}
+		key, err := keyfile.Generate()
+		if err != nil {
+			return err
+		}
+		if err := keyfile.Write(keyOut, key); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return withHint(fmt.Errorf("%s already exists; nothing was registered", keyOut),
+					"agent register never replaces a key file; choose another --key-out, or register an existing key with --pubkey")
+			}
+			return err
+		}
+		pub = key.Public().(ed25519.PublicKey)
+	}
+	agentDID := did.FromPublicKey(pub)
+
+	res, err := submitRegistration(c.Context, cl, authority, name, agentDID, risk)
+	if err != nil {
+		return dropNewKey(err, keyOut, name)
+	}
+	if res.Duplicate {
+		fmt.Fprintln(out, "duplicate: the ledger already held this registration")
+	}
+	fmt.Fprintf(out, "registered agent %s\ndid %s\nrisk %s\nindex %d\n", name, agentDID, risk, res.Index)
+	if keyOut != "" {
+		fmt.Fprintf(out, "key %s\n", keyOut)
+	}
+	if c.String("log-key") == "" {
+		return nil
+	}
+	v, err := loadVerifier(c)
+	if err != nil {
+		return err
+	}
+	cp, err := checkpointCovering(c.Context, cl, v, res.Index+1, c.Duration("wait"))
+	if err != nil {
+		return err
+	}
+	raw, _, err := fetchVerifiedBundle(c.Context, cl, v, res.Index, cp.Size)
+	if err != nil {
+		return err
+	}
+	if b, err := proofs.ParseBundle(raw); err != nil || proofs.LeafHash(b.Extra) != res.LeafHash {
+		return fmt.Errorf("the ledger proved another entry at index %d than the registration it acknowledged", res.Index)
+	}
+	fmt.Fprintf(out, "verified: registration %d is in log %q at tree size %d\n", res.Index, cp.Origin, cp.Size)
+	return nil
+}
+
+// submitRegistration signs a registration, dated now, with the authority
+// key and appends it.
+func submitRegistration(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string) (client.AppendResult, error) {
+	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Time: time.Now().UTC().Truncate(time.Second)}
+	payload, err := reg.Marshal()
+	if err != nil {
+		return client.AppendResult{}, err
+	}
+	env, err := envelope.Sign(envelope.KindRegistration, payload, authority)
+	if err != nil {
+		return client.AppendResult{}, err
+	}
+	return appendSure(ctx, cl, env)
+}
+
+// dropNewKey removes the key file made for an agent whose registration
+// failed, so nothing is left half-done, and says so in err. It keeps the
+// key when the registration may have been recorded after all.
+func dropNewKey(err error, keyOut, name string) error {
+	var unsure *unsureAppend
+	switch {
+	case keyOut == "":
+		return err
+	case errors.As(err, &unsure):
+		return withHint(err, fmt.Sprintf("the new key %s is kept, as the registration may have been recorded; check with 'ledgerctl agent show %s'", keyOut, name))
+	}
+	if rmErr := os.Remove(keyOut); rmErr != nil {
+		return errors.Join(err, fmt.Errorf("removing the new key file %s: %w", keyOut, rmErr))
+	}
+	return fmt.Errorf("%w (the new key file %s was removed; nothing was registered)", err, keyOut)
+}
+
+// An unsureAppend is an append whose outcome is unknown: the request may
+// have reached the ledger, but no answer came back and a lookup could not
+// tell.
+type unsureAppend struct{ err error }
+
+func (e *unsureAppend) Error() string { return e.err.Error() }
+func (e *unsureAppend) Unwrap() error { return e.err }
+
+// appendSure appends env and explains a refusal. When the ledger gave no
+// answer, it asks whether the entry is in the log after all; if that
+// cannot be told either, the error is an *unsureAppend.
+func appendSure(ctx context.Context, cl *client.Client, env []byte) (client.AppendResult, error) {
+	res, err := cl.Append(ctx, env)
+	if err == nil {
+		return res, nil
+	}
+	var api *client.APIError
+	var dial *net.OpError
+	if errors.As(err, &api) || errors.As(err, &dial) && dial.Op == "dial" {
+		// Refused, or never sent: no connection was made.
+		return client.AppendResult{}, explainRefusal(err)
+	}
+	leaf := proofs.LeafHash(env)
+	idx, _, lerr := cl.EntryByHash(ctx, leaf)
+	switch {
+	case lerr == nil:
+		return client.AppendResult{Index: idx, LeafHash: leaf}, nil
+	case notFound(lerr):
+		return client.AppendResult{}, explainRefusal(err)
+	}
+	return client.AppendResult{}, &unsureAppend{explainRefusal(err)}
+}
+
+// readPublicKey reads a public key to register: a PKIX PEM or a did:key.
+func readPublicKey(path string) (ed25519.PublicKey, error) {
+	data, err := readFileLimit(path, keyfile.MaxSize, "public key file")
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(data))
+	if strings.HasPrefix(text, did.Prefix) {
+		pub, err := did.Parse(text)
+		if err != nil {
+			return nil, fmt.Errorf("public key file %s: %w", path, err)
+		}
+		return pub, nil
+	}
+	pub, err := keyfile.ParsePublic(data)
+	if err != nil {
+		if strings.Contains(text, "PRIVATE KEY") {
+			return nil, withHint(fmt.Errorf("public key file %s holds a private key", path),
+				"give the public key only: ledgerctl keys public KEYFILE > agent.pub.pem")
+		}
+		return nil, withHint(fmt.Errorf("public key file %s: %w", path, err),
+			"--pubkey takes a PKIX \"PUBLIC KEY\" PEM (ledgerctl keys public, openssl pkey -pubout) or a did:key")
+	}
+	return pub, nil
+}
+
+func agentListCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list the registered agents, each verified by its inclusion proof",
+		UsageText: "ledgerctl agent list --ledger URL --log-key VKEY [--authority DID]",
+		Description: "Lists the agents registered under the ledger's latest checkpoint. For\n" +
+			"each, the tlog-proof of its registration is verified with the log key,\n" +
+			"and the signed registration it proves must say the name, did:key and\n" +
+			"risk the ledger claims; with --authority, it must also be signed by\n" +
+			"that did:key. Any mismatch fails the command (exit 1).\n" +
+			"\n" +
+			"Example:\n" +
+			"  $ ledgerctl agent list --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --authority ./log/authority.did\n" +
+			"  order-agent    did:key:z6Mk...  risk=low     index=0  verified\n" +
+			"  payment-agent  did:key:z6Mk...  risk=high    index=2  verified",
+		Flags: []cli.Flag{ledgerFlag(), logKeyFlag(), authorityFlag()},
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "ledger", "log-key"); err != nil {
+				return err
+			}
+			if c.Args().Present() {
+				return usageErrorf(c, "unexpected argument %q", c.Args().First())
+			}
+			authority, err := loadAuthority(c)
+			if err != nil {
+				return err
+			}
+			v, err := loadVerifier(c)
+			if err != nil {
+				return err
+			}
+			cl, err := newClient(c)
+			if err != nil {
+				return err
+			}
+			list, err := cl.Agents(c.Context)
+			if err != nil {
+				return withHint(fmt.Errorf("listing agents: %w", err), "is the ledger running at --ledger?")
+			}
+			var agents []verifiedAgent
+			for _, a := range list.Agents {
+				if a.CheckedSize != list.CheckedSize {
+					return withHint(fmt.Errorf("agent %q: claimed under tree size %d in an answer for tree size %d", a.Name, a.CheckedSize, list.CheckedSize), distrustHint)
+				}
+				va, err := verifyAgent(a, v, authority)
+				if err != nil {
+					return err
+				}
+				agents = append(agents, va)
+			}
+			tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+			for _, a := range agents {
+				fmt.Fprintf(tw, "%s\t%s\trisk=%s\tindex=%d\tverified\n", a.Name, a.DID, a.Risk, a.Index)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "%d agents, each proved in log %q at tree size %d; %s\n",
+				len(agents), v.Name(), list.CheckedSize, signersChecked(authority))
+			return nil
+		},
+	}
+}
+
+// signersChecked says whether signers were checked against an authority.
+func signersChecked(authority string) string {
+	if authority == "" {
+		return "signers not checked (no --authority)"
+	}
+	return "signed by the authority " + authority
+}
+
+func agentShowCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show one registered agent, verified by its inclusion proof",
+		UsageText: "ledgerctl agent show --ledger URL --log-key VKEY [--authority DID] NAME|DID",
+		Description: "Looks up an agent by name or did:key and verifies its registration as\n" +
+			"agent list does, then prints what the signed registration says.\n" +
+			"\n" +
+			"Example:\n" +
+			"  $ ledgerctl agent show --ledger http://127.0.0.1:7420 --log-key ./log/log.pub payment-agent\n" +
+			"  agent payment-agent\n" +
+			"  did did:key:z6Mk...\n" +
+			"  risk high",
+		Flags: []cli.Flag{ledgerFlag(), logKeyFlag(), authorityFlag()},
+		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "ledger", "log-key"); err != nil {
+				return err
+			}
+			if c.NArg() != 1 {
+				return usageErrorf(c, "want exactly one NAME or DID argument, got %d", c.NArg())
+			}
+			arg := c.Args().First()
+			if err := checkAgentArg(c, "agent", arg); err != nil {
+				return err
+			}
+			authority, err := loadAuthority(c)
+			if err != nil {
+				return err
+			}
+			v, err := loadVerifier(c)
+			if err != nil {
+				return err
+			}
+			cl, err := newClient(c)
+			if err != nil {
+				return err
+			}
+			a, err := resolveAgent(c.Context, cl, v, arg, authority, 0)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "agent %s\ndid %s\nrisk %s\nregistered %s\nindex %d\nsigner %s\n",
+				a.Name, a.DID, a.Risk, a.Time.UTC().Format(time.RFC3339), a.Index, signerNote(a.Signer, authority))
+			fmt.Fprintf(s.out, "verified: registration %d is in log %q at tree size %d\n", a.Index, a.Checkpoint.Origin, a.Checkpoint.Size)
+			return nil
+		},
+	}
+}
