@@ -25,6 +25,9 @@ type Registry struct {
 	// revocations, so two entries cannot both pass a uniqueness check.
 	// Actions need no lock: the facts they depend on only ever grow.
 	mu sync.Mutex
+	// registered caches did:keys known to be registered. Registrations are
+	// never undone, so a positive answer stays true; misses go to the index.
+	registered sync.Map // did string -> struct{}
 }
 
 // New returns a Registry over l, whose authority key is authority.
@@ -47,14 +50,17 @@ func (r *Registry) Submit(ctx context.Context, raw []byte) (ledger.AppendResult,
 	if err != nil {
 		return ledger.AppendResult{}, err
 	}
-	leaf := proofs.LeafHash(raw)
-	switch idx, err := r.log.IndexOf(leaf); {
-	case err == nil:
-		return ledger.AppendResult{Index: idx, LeafHash: leaf, Duplicate: true}, nil
-	case !errors.Is(err, ledger.ErrNotFound):
-		return ledger.AppendResult{}, err
-	}
 	if env.Kind != envelope.KindAction {
+		// An entry already in the log answers with its index before the
+		// uniqueness rules could call it a conflict with itself. Actions
+		// have no such rules; the sequencer dedups them.
+		leaf := proofs.LeafHash(raw)
+		switch idx, err := r.log.IndexOf(leaf); {
+		case err == nil:
+			return ledger.AppendResult{Index: idx, LeafHash: leaf, Duplicate: true}, nil
+		case !errors.Is(err, ledger.ErrNotFound):
+			return ledger.AppendResult{}, err
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 	}
@@ -138,9 +144,7 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		}
 		return nil
 	case envelope.KindAction:
-		if _, err := r.lookup(prefixAgentDID + env.KeyID); errors.Is(err, ledger.ErrNotFound) {
-			return ledger.Refuse(ledger.ErrForbidden, "unregistered_signer", "%s is not a registered agent", env.KeyID)
-		} else if err != nil {
+		if err := r.checkRegistered(env.KeyID); err != nil {
 			return err
 		}
 		a, err := statement.ParseAction(env.Payload)
@@ -153,6 +157,21 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		return nil
 	}
 	return ledger.Refuse(ledger.ErrInvalid, "unknown_kind", "unknown entry kind %q", env.Kind)
+}
+
+// checkRegistered refuses a signer that is not a registered agent.
+func (r *Registry) checkRegistered(signer string) error {
+	if _, ok := r.registered.Load(signer); ok {
+		return nil
+	}
+	switch _, err := r.lookup(prefixAgentDID + signer); {
+	case errors.Is(err, ledger.ErrNotFound):
+		return ledger.Refuse(ledger.ErrForbidden, "unregistered_signer", "%s is not a registered agent", signer)
+	case err != nil:
+		return err
+	}
+	r.registered.Store(signer, struct{}{})
+	return nil
 }
 
 func invalid(err error) error {

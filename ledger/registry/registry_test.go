@@ -263,7 +263,11 @@ func TestActionRules(t *testing.T) {
 	spec := fixture.ActionSpec{Caller: order.DID, Contract: statement.ContractRef{Index: 2, LeafHash: proofs.LeafHash([]byte("c"))},
 		Action: "payment:charge", Body: []byte(`{"amount":100}`), Amount: fixture.Int64(100), Currency: "USD",
 		Nonce: "nonce-0123456789abcdef", Time: time.Now()}
-	e.mustOK(fixture.Action(pay, spec))
+	action, err := fixture.Action(pay, spec)
+	first := e.mustOK(action, err)
+	if again := e.mustOK(action, nil); !again.Duplicate || again.Index != first.Index {
+		t.Fatalf("resubmitted action = %+v, want a duplicate of %d", again, first.Index)
+	}
 
 	// An unregistered key cannot write actions, even naming itself.
 	rogue := fixture.NewIdentity("rogue")
