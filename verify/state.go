@@ -1,0 +1,135 @@
+package verify
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/agentledger/agentledger/proofs"
+)
+
+// Files in the state directory.
+const (
+	stateFile  = "view.json"
+	frozenFile = "FROZEN" // names the evidence file; remove it to clear
+	maxState   = 256 << 20
+)
+
+// persisted is the on-disk form of a view.
+type persisted struct {
+	Checkpoint string     `json:"checkpoint"` // signed note
+	Range      [][]byte   `json:"range"`      // compact range of [0, size)
+	Entries    []rawEntry `json:"entries"`    // contracts and revocations
+}
+
+func (f *Follower) load() error {
+	if err := os.MkdirAll(f.opts.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(f.opts.StateDir, frozenFile)); err == nil {
+		f.frozen = strings.TrimSpace(string(b))
+		if f.frozen == "" {
+			f.frozen = filepath.Join(f.opts.StateDir, frozenFile)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	path := filepath.Join(f.opts.StateDir, stateFile)
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load view: %w", err)
+	}
+	if fi.Size() > maxState {
+		return fmt.Errorf("load view: %s is %d bytes", path, fi.Size())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("load view: %w", err)
+	}
+	var p persisted
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("load view %s: %w", path, err)
+	}
+	cp, err := proofs.OpenCheckpoint([]byte(p.Checkpoint), f.opts.Policy.Origin(), f.opts.Policy.LogKey)
+	if err != nil {
+		return fmt.Errorf("load view: stored checkpoint: %w", err)
+	}
+	rng, err := rangeFactory.NewRange(0, cp.Size, p.Range)
+	if err != nil {
+		return fmt.Errorf("load view: %w", err)
+	}
+	v := newView()
+	v.cp, v.rng = cp, rng
+	if root, err := v.root(); err != nil || root != cp.Root {
+		return fmt.Errorf("load view: stored tree does not match the stored checkpoint")
+	}
+	v.restore(p.Entries, f.opts.Policy.Authority)
+	f.v = v
+	return nil
+}
+
+// save writes v atomically.
+func (f *Follower) save(v *view) error {
+	p := persisted{Checkpoint: string(v.cp.Note), Range: v.rng.Hashes(), Entries: v.entries}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(f.opts.StateDir, stateFile), b)
+}
+
+// freeze records fork evidence and stops the follower.
+func (f *Follower) freeze(inc *proofs.InconsistencyError) error {
+	name := filepath.Join(f.opts.StateDir, fmt.Sprintf("evidence-%d-%d.txt", inc.Old.Size, inc.New.Size))
+	if err := writeAtomic(name, inc.MarshalEvidence()); err != nil {
+		return errors.Join(inc, fmt.Errorf("write evidence: %w", err))
+	}
+	if err := writeAtomic(filepath.Join(f.opts.StateDir, frozenFile), []byte(name+"\n")); err != nil {
+		return errors.Join(inc, fmt.Errorf("write %s: %w", frozenFile, err))
+	}
+	f.mu.Lock()
+	f.frozen = name
+	f.mu.Unlock()
+	return &ForkError{Inconsistency: inc, EvidenceFile: name}
+}
+
+// ForkError reports that the log forked: two checkpoints under the trusted
+// key that no consistency proof connects. The evidence is in EvidenceFile.
+type ForkError struct {
+	Inconsistency *proofs.InconsistencyError
+	EvidenceFile  string
+}
+
+func (e *ForkError) Error() string {
+	return fmt.Sprintf("log fork detected, evidence written to %s: %v", e.EvidenceFile, e.Inconsistency)
+}
+
+// Unwrap returns the inconsistency.
+func (e *ForkError) Unwrap() error { return e.Inconsistency }
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
