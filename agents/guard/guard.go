@@ -1,0 +1,265 @@
+// Package guard is the enforcement point of an agent: net/http middleware
+// that lets a request reach its handler only when every check of
+// docs/protocol.md §9 holds, and only after the agent's approval is
+// durably in the ledger.
+//
+// In order, failing closed at each step:
+//  1. the body is within bounds; the RFC 9421 signature verifies against
+//     the caller's did:key, the body matches Content-Digest, created is
+//     within the skew window, and the nonce is new (401);
+//  2. the contract named in Ledger-Contract is in the followed log, and a
+//     tlog-proof it carries is consistent with it (403, or 503 if the log
+//     view is stale or caught forking);
+//  3. the contract is the authority's, its subject is the signer, its
+//     audience is this agent, and it is valid now (403);
+//  4. no revocation of it is in the view, and the view is fresh (403, 503);
+//  5. a scope covers the action and every constraint holds (403);
+//  6. the agent's signed action entry is appended and durable (503 if not);
+//     its index goes back in Ledger-Receipt, and only then does the handler
+//     run.
+//
+// Every refusal is JSON {"error":"<reason>","message":"..."}, a log line
+// with the caller's DID, the contract and the reason, and a count in
+// agent_refusals_total{reason}. Nothing secret is logged.
+package guard
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/agentledger/agentledger/agents/contractref"
+	"github.com/agentledger/agentledger/agents/httpsig"
+	"github.com/agentledger/agentledger/agents/receipt"
+	"github.com/agentledger/agentledger/agents/replay"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/verify"
+)
+
+// DefaultMaxBody bounds a request body when Options.MaxBody is zero.
+const DefaultMaxBody = 64 << 10
+
+// Values reads the constrained values (amount, currency, quantity) of a
+// request from its verified body. The guard fills in the action.
+type Values func(r *http.Request, body []byte) (scope.Request, error)
+
+// NoValues is Values for actions with no constrained values.
+func NoValues(*http.Request, []byte) (scope.Request, error) { return scope.Request{}, nil }
+
+// Approval is what a guarded handler may rely on.
+type Approval struct {
+	Caller   string // the caller's did:key
+	Contract *verify.Contract
+	Request  scope.Request
+	Receipt  receipt.Receipt
+	Nonce    string
+	Body     []byte // the verified body
+}
+
+// Handler serves an approved request. The approval's receipt is already
+// in the ledger.
+type Handler func(w http.ResponseWriter, r *http.Request, a *Approval)
+
+// Options configures a Guard. All but Logger, Registerer, MaxBody and Now
+// are required.
+type Options struct {
+	Follower   *verify.Follower
+	Replay     *replay.Store
+	Receipts   *receipt.Writer
+	Verifier   *httpsig.Verifier
+	Logger     zerolog.Logger
+	Registerer prometheus.Registerer
+	MaxBody    int64
+	Now        func() time.Time
+}
+
+// Guard protects an agent's handlers.
+type Guard struct {
+	o         Options
+	self      string
+	refusals  *prometheus.CounterVec
+	approvals *prometheus.CounterVec
+}
+
+// New returns a Guard.
+func New(o Options) (*Guard, error) {
+	if o.Follower == nil || o.Replay == nil || o.Receipts == nil || o.Verifier == nil {
+		return nil, errors.New("guard: Follower, Replay, Receipts and Verifier are required")
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	g := &Guard{o: o, self: o.Receipts.DID(),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agent_refusals_total", Help: "Requests refused by the guard, by reason.",
+		}, []string{"reason"}),
+		approvals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agent_approvals_total", Help: "Requests approved, with their receipt in the ledger, by action.",
+		}, []string{"action"}),
+	}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(g.refusals); err != nil {
+			return nil, err
+		}
+		if err := o.Registerer.Register(g.approvals); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// refusal is one refused request, as the guard answers and logs it.
+type refusal struct {
+	status   int
+	reason   string
+	detail   string
+	caller   string
+	contract string
+}
+
+// Protect returns a handler that serves action (a scope name such as
+// "payment:charge") through h only when the request passes every check.
+func (g *Guard) Protect(action string, values Values, h Handler) http.Handler {
+	if _, _, err := scope.ParseAction(action); err != nil {
+		panic("guard: invalid action " + action) // a programming error, caught at start-up
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ref := g.check(r.Context(), w, r, action, values)
+		if ref != nil {
+			g.refuse(w, ref)
+			return
+		}
+		v, err := contractref.FormatReceipt(a.Receipt.Index, a.Receipt.LeafHash)
+		if err == nil {
+			w.Header().Set(contractref.ReceiptHeader, v)
+		}
+		g.approvals.WithLabelValues(action).Inc()
+		h(w, r, a)
+	})
+}
+
+// check runs steps 1 to 6 and returns the approval, or why not.
+func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Request, action string, values Values) (*Approval, *refusal) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.o.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &refusal{status: http.StatusRequestEntityTooLarge, reason: "body_too_large", detail: "request body over the limit"}
+		}
+		return nil, &refusal{status: http.StatusBadRequest, reason: "bad_body", detail: "reading the request body failed"}
+	}
+	// Step 1: who is asking, and is this request new.
+	sig, err := g.o.Verifier.Verify(r, body)
+	if err != nil {
+		status := http.StatusUnauthorized
+		if errors.Is(err, httpsig.ErrTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return nil, &refusal{status: status, reason: httpsig.Reason(err), detail: err.Error()}
+	}
+	caller := sig.KeyID
+	ref, bundle, err := contractref.Parse(sig.Contract)
+	if err != nil {
+		return nil, &refusal{status: http.StatusUnauthorized, reason: "contract_header_malformed", detail: err.Error(), caller: caller}
+	}
+	// Keep the nonce for as long as the signature could still verify.
+	if err := g.o.Replay.Remember(caller, sig.Nonce, sig.ReplayUntil); err != nil {
+		if errors.Is(err, replay.ErrReplay) {
+			return nil, &refusal{status: http.StatusUnauthorized, reason: "replay", detail: "this signed request was already received", caller: caller}
+		}
+		return nil, &refusal{status: http.StatusServiceUnavailable, reason: "replay_store_unavailable", detail: "cannot record the nonce", caller: caller}
+	}
+	// Step 2: the contract is in the log.
+	c, err := g.contract(ctx, ref, bundle)
+	if err != nil {
+		return nil, g.verifyRefusal(err, caller, ref.LeafHash.String())
+	}
+	// Steps 3 to 5: the contract covers this request, now.
+	req, err := values(r, body)
+	if err != nil {
+		return nil, &refusal{status: http.StatusBadRequest, reason: "bad_request", detail: err.Error(), caller: caller, contract: c.Statement.ID}
+	}
+	req.Action = action
+	d := g.o.Follower.Authorize(c, caller, g.self, req, g.o.Now())
+	if !d.Allowed {
+		return nil, g.verifyRefusal(&verify.Refusal{Reason: d.Reason, Detail: d.Detail}, caller, c.Statement.ID)
+	}
+	// Step 6: the approval is in the ledger before anything is done.
+	st := statement.Action{Caller: caller, Contract: statement.ContractRef{Index: c.Index, LeafHash: c.LeafHash},
+		Action: action, ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sig.BodyDigest[:]), Nonce: sig.Nonce, Time: g.o.Now().UTC()}
+	if req.HasAmount {
+		st.Amount, st.Currency = &req.Amount, req.Currency
+	}
+	if req.HasQuantity {
+		st.Quantity = &req.Quantity
+	}
+	rec, err := g.o.Receipts.Record(ctx, st)
+	if err != nil {
+		return nil, &refusal{status: http.StatusServiceUnavailable, reason: "ledger_unavailable",
+			detail: "the approval could not be recorded in the ledger; nothing was done", caller: caller, contract: c.Statement.ID}
+	}
+	return &Approval{Caller: caller, Contract: c, Request: req, Receipt: rec, Nonce: sig.Nonce, Body: body}, nil
+}
+
+// contract finds the contract a request names. A reference the view does
+// not hold yet, beyond the view's size, gets one refresh (first contact
+// with a newly issued contract).
+func (g *Guard) contract(ctx context.Context, ref statement.ContractRef, bundle []byte) (*verify.Contract, error) {
+	if bundle != nil {
+		b, err := proofs.ParseBundle(bundle)
+		if err != nil {
+			return nil, &verify.Refusal{Reason: verify.ReasonContractUnknown, Detail: "the contract's tlog-proof does not parse"}
+		}
+		if b.Index != ref.Index || proofs.LeafHash(b.Extra) != ref.LeafHash {
+			return nil, &verify.Refusal{Reason: verify.ReasonContractUnknown, Detail: "the tlog-proof is not for the named contract"}
+		}
+		return g.o.Follower.ContractFromBundle(ctx, b)
+	}
+	c, err := g.o.Follower.ContractByRef(ref)
+	if err != nil && ref.Index >= g.o.Follower.Checkpoint().Size {
+		if rerr := g.o.Follower.Refresh(ctx); rerr == nil {
+			c, err = g.o.Follower.ContractByRef(ref)
+		}
+	}
+	return c, err
+}
+
+// verifyRefusal maps a verify refusal to its HTTP status: the log view
+// being unusable is the ledger being unavailable (503); the rest are
+// authorization failures (403).
+func (g *Guard) verifyRefusal(err error, caller, contract string) *refusal {
+	reason := verify.ReasonOf(err)
+	status := http.StatusForbidden
+	switch reason {
+	case verify.ReasonCheckpointStale, verify.ReasonLogInconsistent, "internal":
+		status = http.StatusServiceUnavailable
+	}
+	detail := err.Error()
+	var r *verify.Refusal
+	if errors.As(err, &r) {
+		detail = r.Detail
+	}
+	return &refusal{status: status, reason: reason, detail: detail, caller: caller, contract: contract}
+}
+
+func (g *Guard) refuse(w http.ResponseWriter, r *refusal) {
+	g.refusals.WithLabelValues(r.reason).Inc()
+	g.o.Logger.Info().Str("caller", r.caller).Str("contract", r.contract).Str("reason", r.reason).
+		Int("status", r.status).Msg("request refused")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(r.status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": r.reason, "message": r.detail})
+}
