@@ -38,7 +38,7 @@ const origin = "guard.test/log"
 
 // ledgerWorld is a real ledger on loopback, with the registry's rules.
 type ledgerWorld struct {
-	t         *testing.T
+	t         testing.TB
 	log       *ledger.Log
 	srv       *httptest.Server
 	client    *client.Client
@@ -46,7 +46,7 @@ type ledgerWorld struct {
 	authority fixture.Identity
 }
 
-func newLedger(t *testing.T, signer note.Signer, verifier note.Verifier, authority fixture.Identity) *ledgerWorld {
+func newLedger(t testing.TB, signer note.Signer, verifier note.Verifier, authority fixture.Identity) *ledgerWorld {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "db")
 	if err := ledger.Create(dir, origin); err != nil {
@@ -65,7 +65,7 @@ func newLedger(t *testing.T, signer note.Signer, verifier note.Verifier, authori
 	return &ledgerWorld{t: t, log: l, srv: srv, client: c, verifier: verifier, authority: authority}
 }
 
-func newLogKeys(t *testing.T) (note.Signer, note.Verifier) {
+func newLogKeys(t testing.TB) (note.Signer, note.Verifier) {
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {
 		t.Fatal(err)

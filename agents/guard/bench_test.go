@@ -1,0 +1,132 @@
+package guard_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/agentledger/agentledger/agents/caller"
+	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/httpsig"
+	"github.com/agentledger/agentledger/agents/receipt"
+	"github.com/agentledger/agentledger/agents/replay"
+	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/verify"
+)
+
+// stubAppender takes receipts without a ledger, to measure the guard alone.
+type stubAppender struct{}
+
+func (stubAppender) Append(_ context.Context, entry []byte) (client.AppendResult, error) {
+	return client.AppendResult{Index: 1, LeafHash: proofs.LeafHash(entry)}, nil
+}
+
+// benchWorld is a guarded charge handler with the contract already in the
+// agent's view and receipts stubbed out, and the same handler unguarded.
+type benchWorld struct {
+	guarded, bare http.Handler
+	orderClient   *caller.Client
+	charge        caller.Contract
+}
+
+func newBenchWorld(b *testing.B) *benchWorld {
+	b.Helper()
+	signer, verifier := newLogKeys(b)
+	w := newLedger(b, signer, verifier, fixture.NewIdentity("authority"))
+	order, payment := w.register("order-agent", "low"), w.register("payment-agent", "high")
+	charge := w.issue(order, payment, time.Now(), time.Hour, "payment:charge:max_10000usd")
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(b.TempDir(), "db")).WithLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	f, err := verify.NewFollower(verify.Options{
+		Policy: verify.TrustPolicy{LogKey: verifier, Authority: w.authority.DID}, Source: w.client, StateDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db, nil),
+		Receipts: receipt.NewWriter(payment.Key, stubAppender{}, time.Second), Verifier: &httpsig.Verifier{}, Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	handle := func(w http.ResponseWriter, r *http.Request, _ *guard.Approval) { w.WriteHeader(http.StatusOK) }
+	oc := caller.New(order.Key, nil, nil)
+	return &benchWorld{
+		guarded: g.Protect("payment:charge", amountValues, handle),
+		bare: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if _, err := amountValues(r, body); err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			handle(w, r, nil)
+		}),
+		orderClient: oc, charge: charge,
+	}
+}
+
+// BenchmarkGuard is a charge behind the guard: signature, replay store,
+// cached contract, authorization and a receipt (stubbed: its latency is
+// the ledger's, measured by BenchmarkReceiptAppend). Compare with
+// BenchmarkNoGuard and BenchmarkEd25519Verify.
+func BenchmarkGuard(b *testing.B) {
+	bw := newBenchWorld(b)
+	reqs := make([]*http.Request, b.N)
+	body := chargeBody(100, "USD")
+	for i := range reqs {
+		req, err := bw.orderClient.NewRequest(context.Background(), http.MethodPost, "http://payment.test/v1/charge", bw.charge, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs[i] = req
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		bw.guarded.ServeHTTP(rec, reqs[i])
+		if rec.Code != http.StatusOK {
+			b.Fatalf("request %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkNoGuard is the same handler with no guard.
+func BenchmarkNoGuard(b *testing.B) {
+	bw := newBenchWorld(b)
+	body := chargeBody(100, "USD")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, "http://payment.test/v1/charge", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		bw.bare.ServeHTTP(rec, req)
+	}
+}
+
+// BenchmarkEd25519Verify is one bare Ed25519 verification: the baseline.
+func BenchmarkEd25519Verify(b *testing.B) {
+	id := fixture.NewIdentity("x")
+	msg := make([]byte, 400)
+	sig := ed25519.Sign(id.Key, msg)
+	pub := id.Key.Public().(ed25519.PublicKey)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !ed25519.Verify(pub, msg, sig) {
+			b.Fatal("verify failed")
+		}
+	}
+}
