@@ -10,11 +10,13 @@ import (
 
 // fuzzRoundTrip checks a parser on arbitrary input: it never panics, its
 // errors wrap ErrInvalid, and what it accepts survives Marshal and a second
-// parse unchanged, with Marshal's output a fixed point.
+// parse unchanged, with Marshal's output a fixed point. It also checks that
+// the syntax check agrees with the reference (FuzzScanner goes further).
 func fuzzRoundTrip[T interface {
 	*Registration | *Contract | *Revocation | *Action
 	Marshal() ([]byte, error)
 }](t *testing.T, parse func([]byte) (T, error), b []byte) {
+	diffSyntax(t, b)
 	v, err := parse(b)
 	if err != nil {
 		if !errors.Is(err, ErrInvalid) {
@@ -45,17 +47,26 @@ func fuzzRoundTrip[T interface {
 // seeds adds good and a few mutations of it to the corpus.
 func seeds(f *testing.F, good ...string) {
 	for _, g := range good {
-		f.Add([]byte(g))
-		f.Add([]byte(strings.Replace(g, `{"v":1,`, `{"v":1,"v":1,`, 1)))
-		f.Add([]byte(strings.Replace(g, `{"v":1,`, `{"v":2,`, 1)))
-		f.Add([]byte(strings.Replace(g, `Z"`, `+01:00"`, 1)))
-		f.Add([]byte(strings.Replace(g, `:"`, `:"\ud800`, 1)))
-		f.Add([]byte(g + " {}"))
-		f.Add([]byte(g[:len(g)/2]))
+		for _, b := range seedInputs(g) {
+			f.Add(b)
+		}
 	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(``))
+}
+
+// seedInputs returns good and a few mutations of it.
+func seedInputs(g string) [][]byte {
+	return [][]byte{
+		[]byte(g),
+		[]byte(strings.Replace(g, `{"v":1,`, `{"v":1,"v":1,`, 1)),
+		[]byte(strings.Replace(g, `{"v":1,`, `{"v":2,`, 1)),
+		[]byte(strings.Replace(g, `Z"`, `+01:00"`, 1)),
+		[]byte(strings.Replace(g, `:"`, `:"\ud800`, 1)),
+		[]byte(g + " {}"),
+		[]byte(g[:len(g)/2]),
+	}
 }
 
 func FuzzParseRegistration(f *testing.F) {

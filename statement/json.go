@@ -2,12 +2,8 @@ package statement
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -32,10 +28,11 @@ func invalid(kind, field, format string, args ...any) error {
 // the first error in err and return zero values from then on, so a parser
 // can read every field and check err once.
 type object struct {
-	kind   string // statement kind, for errors
-	prefix string // field path prefix for nested objects, such as "contract."
-	m      map[string]json.RawMessage
-	err    error
+	kind    string // statement kind, for errors
+	nested  bool   // whether it is a nested object
+	path    string // if nested, its field path, such as "contract"
+	members []member
+	err     error
 }
 
 // decodeStatement checks that b is a single strict JSON object of at most
@@ -48,11 +45,15 @@ func decodeStatement(kind string, b []byte, required, optional []string) (*objec
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: %s: not valid UTF-8", ErrInvalid, kind)
 	}
-	if err := checkSyntax(b); err != nil {
+	members, err := scanJSON(b, make([]member, 0, len(required)+len(optional)))
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, kind, err)
 	}
-	o := &object{kind: kind}
-	o.decode(nil, b, required, optional)
+	o := &object{kind: kind, members: members}
+	if !startsWith(bytes.TrimLeft(b, " \t\r\n"), '{') {
+		o.failPath("", "not a JSON object")
+	}
+	o.checkKeys(required, optional)
 	if v := o.int("v"); o.err == nil && v != 1 {
 		o.fail("v", "unsupported version %d, want 1", v)
 	}
@@ -62,43 +63,63 @@ func decodeStatement(kind string, b []byte, required, optional []string) (*objec
 	return o, nil
 }
 
-// decode fills o.m from raw, the value of field (nil at top level), and
-// checks its keys.
-func (o *object) decode(field *string, raw []byte, required, optional []string) {
-	name := ""
-	if field != nil {
-		name = *field
-	}
-	if !startsWith(raw, '{') {
-		o.failPath(name, "not a JSON object")
+// checkKeys checks that o has the keys in required and no others but
+// those in optional.
+func (o *object) checkKeys(required, optional []string) {
+	if o.err != nil {
 		return
 	}
-	if err := json.Unmarshal(raw, &o.m); err != nil {
-		o.failPath(name, "%w", err)
-		return
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.m)) {
-		if !slices.Contains(required, k) && !slices.Contains(optional, k) {
-			o.failPath(name, "unknown field %s", quote(k))
-			return
+	// Report the unknown key that sorts first, so that the error does not
+	// depend on the order of the fields.
+	var unknown []byte
+	found := false
+	for _, m := range o.members {
+		if !contains(required, m.key) && !contains(optional, m.key) && (!found || bytes.Compare(m.key, unknown) < 0) {
+			unknown, found = m.key, true
 		}
 	}
+	if found {
+		o.failPath(o.path, "unknown field %s", quote(string(unknown)))
+		return
+	}
 	for _, k := range required {
-		if _, ok := o.m[k]; !ok {
+		if !o.has(k) {
 			o.fail(k, "missing")
 			return
 		}
 	}
 }
 
+func contains(list []string, key []byte) bool {
+	for _, k := range list {
+		if k == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup returns the raw value of key, if o has it.
+func (o *object) lookup(key string) ([]byte, bool) {
+	for _, m := range o.members {
+		if string(m.key) == key {
+			return m.val, true
+		}
+	}
+	return nil, false
+}
+
 // has reports whether the object has key.
 func (o *object) has(key string) bool {
-	_, ok := o.m[key]
+	_, ok := o.lookup(key)
 	return ok
 }
 
 func (o *object) fail(key, format string, args ...any) {
-	o.failPath(o.prefix+key, format, args...)
+	if o.nested {
+		key = o.path + "." + key
+	}
+	o.failPath(key, format, args...)
 }
 
 func (o *object) failPath(path, format string, args ...any) {
@@ -117,7 +138,7 @@ func (o *object) raw(key string) []byte {
 	if o.err != nil {
 		return nil
 	}
-	v, ok := o.m[key]
+	v, ok := o.lookup(key)
 	if !ok {
 		o.fail(key, "missing")
 		return nil
@@ -138,20 +159,22 @@ func (o *object) str(key string) string {
 	return s
 }
 
-// decodeString decodes a JSON string literal, refusing other JSON values
-// and escaped lone surrogates.
+// decodeString decodes v, a JSON value the scanner has checked, which
+// must be a string, refusing escaped lone surrogates (which encoding/json
+// silently turns into U+FFFD).
 func decodeString(v []byte) (string, error) {
 	if !startsWith(v, '"') {
 		return "", errors.New("not a string")
 	}
-	if loneSurrogate(v) {
+	body := v[1 : len(v)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body), nil
+	}
+	s, lone := unescape(make([]byte, 0, len(body)), body)
+	if lone {
 		return "", errors.New("escaped lone UTF-16 surrogate")
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", err
-	}
-	return s, nil
+	return string(s), nil
 }
 
 // int returns the int64 value of key, which must be a JSON integer (no
@@ -161,12 +184,19 @@ func (o *object) int(key string) int64 {
 	if v == nil {
 		return 0
 	}
-	var n int64
-	if !startsWithNumber(v) || json.Unmarshal(v, &n) != nil {
-		o.fail(key, "not an integer in int64 range")
-		return 0
+	neg := len(v) > 0 && v[0] == '-'
+	if neg {
+		v = v[1:]
 	}
-	return n
+	n, ok := parseDigits(v)
+	switch {
+	case ok && !neg && n <= 1<<63-1:
+		return int64(n)
+	case ok && neg && n <= 1<<63:
+		return -int64(n)
+	}
+	o.fail(key, "not an integer in int64 range")
+	return 0
 }
 
 // uint returns the uint64 value of key.
@@ -175,12 +205,28 @@ func (o *object) uint(key string) uint64 {
 	if v == nil {
 		return 0
 	}
-	var n uint64
-	if !startsWithNumber(v) || json.Unmarshal(v, &n) != nil {
+	n, ok := parseDigits(v)
+	if !ok {
 		o.fail(key, "not an integer in uint64 range")
 		return 0
 	}
 	return n
+}
+
+// parseDigits parses v, 1 or more decimal digits, as a uint64.
+func parseDigits(v []byte) (uint64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range v {
+		d := uint64(c - '0')
+		if !isDigit(c) || n > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // optInt returns a pointer to the int64 value of key, or nil if absent.
@@ -201,14 +247,18 @@ func (o *object) strs(key string) []string {
 	if v == nil {
 		return nil
 	}
-	var elems []json.RawMessage
-	if !startsWith(v, '[') || json.Unmarshal(v, &elems) != nil {
+	if !startsWith(v, '[') {
+		o.fail(key, "not an array")
+		return nil
+	}
+	elems, err := scanJSON(v, make([]member, 0, 8))
+	if err != nil {
 		o.fail(key, "not an array")
 		return nil
 	}
 	out := make([]string, 0, len(elems))
 	for i, e := range elems {
-		s, err := decodeString(e)
+		s, err := decodeString(e.val)
 		if err != nil {
 			o.fail(fmt.Sprintf("%s[%d]", key, i), "%w", err)
 			return nil
@@ -246,15 +296,27 @@ func (o *object) hash(key string) proofs.Hash {
 
 // object returns the nested object under key, with exactly the keys in
 // required.
-func (o *object) object(key string, required []string) *object {
-	sub := &object{kind: o.kind, prefix: o.prefix + key + "."}
+func (o *object) object(key string, required []string) object {
+	sub := object{kind: o.kind, nested: true, path: key}
+	if o.nested {
+		sub.path = o.path + "." + key
+	}
 	v := o.raw(key)
 	if v == nil {
 		sub.err = o.err
 		return sub
 	}
-	path := o.prefix + key
-	sub.decode(&path, v, required, nil)
+	if !startsWith(v, '{') {
+		sub.failPath(sub.path, "not a JSON object")
+		return sub
+	}
+	members, err := scanJSON(v, make([]member, 0, len(required)))
+	if err != nil {
+		sub.failPath(sub.path, "%w", err)
+		return sub
+	}
+	sub.members = members
+	sub.checkKeys(required, nil)
 	return sub
 }
 
@@ -295,123 +357,10 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// checkSyntax checks that b is exactly one JSON value, optionally
-// surrounded by whitespace, with no object holding the same key twice
-// (after unescaping) at any depth, nested at most maxDepth deep.
-// encoding/json accepts duplicate keys silently (the last one wins), which
-// would let two readers of one signed statement see different values.
-func checkSyntax(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	type frame struct {
-		keys    map[string]bool // nil for an array
-		wantKey bool
-	}
-	var stack []frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("malformed JSON: %w", err)
-		}
-		if n := len(stack); n > 0 && stack[n-1].wantKey {
-			if key, ok := tok.(string); ok {
-				if stack[n-1].keys[key] {
-					return fmt.Errorf("duplicate key %s", quote(key))
-				}
-				stack[n-1].keys[key] = true
-				stack[n-1].wantKey = false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			if len(stack) == maxDepth {
-				return fmt.Errorf("JSON nested deeper than %d", maxDepth)
-			}
-			f := frame{}
-			if tok == json.Delim('{') {
-				f = frame{keys: map[string]bool{}, wantKey: true}
-			}
-			stack = append(stack, f)
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value is complete.
-		if len(stack) == 0 {
-			break
-		}
-		if top := &stack[len(stack)-1]; top.keys != nil {
-			top.wantKey = true
-		}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
-// loneSurrogate reports whether the JSON string literal raw has a \u
-// escape of a UTF-16 surrogate that is not part of a valid pair.
-// encoding/json silently turns those into U+FFFD.
-func loneSurrogate(raw []byte) bool {
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-		r, ok := hex4(raw, i)
-		if !ok {
-			i++ // skip the escaped character
-			continue
-		}
-		i += 5
-		switch {
-		case r >= 0xdc00 && r <= 0xdfff:
-			return true
-		case r >= 0xd800 && r <= 0xdbff:
-			lo, ok := hex4(raw, i+1)
-			if !ok || lo < 0xdc00 || lo > 0xdfff {
-				return true
-			}
-			i += 6
-		}
-	}
-	return false
-}
-
-// hex4 decodes the \uXXXX escape at raw[i:], if there is one.
-func hex4(raw []byte, i int) (rune, bool) {
-	if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
-		return 0, false
-	}
-	var r rune
-	for _, c := range raw[i+2 : i+6] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
+// startsWith reports whether v, a JSON value without surrounding
+// whitespace, starts with c.
 func startsWith(v []byte, c byte) bool {
-	v = bytes.TrimLeft(v, " \t\r\n")
 	return len(v) > 0 && v[0] == c
-}
-
-func startsWithNumber(v []byte) bool {
-	v = bytes.TrimLeft(v, " \t\r\n")
-	return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
 }
 
 // quote returns s quoted for an error message, cut short if long, so that
