@@ -69,12 +69,20 @@ type Approval struct {
 // in the ledger.
 type Handler func(w http.ResponseWriter, r *http.Request, a *Approval)
 
+// Recorder writes the agent's approval to the ledger and returns its
+// durable place (receipt.Writer does). It MUST NOT return before the entry
+// is durable, and any error means the action must not happen.
+type Recorder interface {
+	Record(ctx context.Context, a statement.Action) (receipt.Receipt, error)
+	DID() string
+}
+
 // Options configures a Guard. All but Logger, Registerer, MaxBody and Now
 // are required.
 type Options struct {
 	Follower   *verify.Follower
 	Replay     *replay.Store
-	Receipts   *receipt.Writer
+	Receipts   Recorder
 	Verifier   *httpsig.Verifier
 	Logger     zerolog.Logger
 	Registerer prometheus.Registerer
@@ -217,6 +225,11 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 // not hold yet, beyond the view's size, gets one refresh (first contact
 // with a newly issued contract).
 func (g *Guard) contract(ctx context.Context, ref statement.ContractRef, bundle []byte) (*verify.Contract, error) {
+	// The common case: the view already holds the contract; an attached
+	// proof adds nothing then and is not even parsed.
+	if c, err := g.o.Follower.ContractByRef(ref); err == nil {
+		return c, nil
+	}
 	if bundle != nil {
 		b, err := proofs.ParseBundle(bundle)
 		if err != nil {
