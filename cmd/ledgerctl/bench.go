@@ -24,8 +24,9 @@ because absolute numbers on shared machines are noisy.
 Examples:
   ledgerctl bench append --writers 64 --entries 100000
   ledgerctl bench append --writers 64 --entries 50000 --http http://127.0.0.1:7420 --key DIR/authority.pem
-  ledgerctl bench proof --entries 1000000`,
-		Subcommands: []*cli.Command{benchAppendCommand(), benchProofCommand()},
+  ledgerctl bench proof --entries 1000000
+  ledgerctl bench guard --requests 5000`,
+		Subcommands: []*cli.Command{benchAppendCommand(), benchProofCommand(), benchGuardCommand()},
 	}
 }
 
@@ -107,6 +108,46 @@ Example:
 				res.Size, res.Cores, runtime.GOOS, runtime.GOARCH, res.FillTime.Round(time.Millisecond))
 			fmt.Fprintf(c.App.Writer, "  prove          p50 %v  p99 %v  mean %v\n", res.P50, res.P99, res.Mean)
 			fmt.Fprintf(c.App.Writer, "  check (same run)   mean %v  (ratio prove/check %.1f)\n", res.CheckMean, float64(res.Mean)/float64(res.CheckMean))
+			return nil
+		},
+	}
+}
+
+func benchGuardCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "guard",
+		Usage: "what enforcement costs an agent, against one Ed25519 verification",
+		Description: `Runs a ledger in-process on loopback and a payment agent's guard, then
+times, in one run: a charge behind the guard (signature, replay store,
+cached contract, authorization, receipt signed with its append stubbed), the
+same checks with no receipt, the handler with no guard, and one Ed25519
+verification. It also reports the receipt append against the real ledger
+(p50/p99) and the first contact with a contract the agent has never seen,
+fetched and verified cold (p50/p99).
+
+Example:
+  ledgerctl bench guard --requests 5000`,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "requests", Value: 5000, Usage: "requests per measurement", EnvVars: []string{"LEDGER_BENCH_REQUESTS"}},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON", EnvVars: []string{"LEDGER_BENCH_JSON"}},
+		},
+		Action: func(c *cli.Context) error {
+			res, err := bench.Guard(c.Context, c.Int("requests"))
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, res)
+			}
+			w := c.App.Writer
+			fmt.Fprintf(w, "guard, %d requests per measurement, one goroutine (%s/%s, %d cores)\n", res.Requests, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+			fmt.Fprintf(w, "  guarded (receipt signed, append stubbed)  %8v\n", res.Guarded.Round(100*time.Nanosecond))
+			fmt.Fprintf(w, "  checks only (no receipt)                  %8v\n", res.ChecksOnly.Round(100*time.Nanosecond))
+			fmt.Fprintf(w, "  no guard                                  %8v\n", res.NoGuard.Round(100*time.Nanosecond))
+			fmt.Fprintf(w, "  one Ed25519 verification (baseline)       %8v\n", res.Ed25519Verify.Round(100*time.Nanosecond))
+			fmt.Fprintf(w, "  overhead: %.2fx a verification with the receipt signed, %.2fx for the checks alone\n", res.Overhead(), res.ChecksOverhead())
+			fmt.Fprintf(w, "  receipt append (real ledger, loopback)    p50 %v  p99 %v\n", res.ReceiptP50.Round(time.Microsecond), res.ReceiptP99.Round(time.Microsecond))
+			fmt.Fprintf(w, "  first contact (contract fetched cold)     p50 %v  p99 %v\n", res.FirstP50.Round(time.Microsecond), res.FirstP99.Round(time.Microsecond))
 			return nil
 		},
 	}

@@ -64,3 +64,13 @@ func TestAppendOverHTTP(t *testing.T) {
 		t.Fatalf("result %+v, log size %d (want 300 actions and one registration)", res, l.Size())
 	}
 }
+
+func TestGuardSmall(t *testing.T) {
+	res, err := Guard(context.Background(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Guarded <= res.NoGuard || res.ChecksOnly <= 0 || res.Ed25519Verify <= 0 || res.FirstP50 <= 0 || res.ReceiptP99 < res.ReceiptP50 {
+		t.Fatalf("result %+v", res)
+	}
+}
