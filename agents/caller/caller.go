@@ -66,6 +66,9 @@ type Client struct {
 
 	mu        sync.RWMutex
 	contracts []Contract
+	// delivered holds the contracts some callee has accepted: later calls
+	// name them by reference only, since the callee's view holds them.
+	delivered map[proofs.Hash]bool
 }
 
 // New returns a client for the agent with key. A nil hc gets a client with
@@ -79,7 +82,8 @@ func New(key ed25519.PrivateKey, hc *http.Client, now func() time.Time) *Client 
 	if now == nil {
 		now = time.Now
 	}
-	return &Client{self: self, signer: &httpsig.Signer{Key: key, KeyID: self, Now: now}, hc: hc, now: now}
+	return &Client{self: self, signer: &httpsig.Signer{Key: key, KeyID: self, Now: now}, hc: hc, now: now,
+		delivered: map[proofs.Hash]bool{}}
 }
 
 // DID is the agent's did:key.
@@ -130,18 +134,31 @@ func names(scopes []string, action string) bool {
 }
 
 // Call sends a signed request for action to the callee (did:key) at url,
-// relying on the contract Pick chooses. The response is the callee's; its
-// Ledger-Receipt header, on success, names the approval's log entry.
+// relying on the contract Pick chooses. The first call under a contract
+// carries its tlog-proof; once a callee has accepted it, calls name it by
+// reference only. The response is the callee's; its Ledger-Receipt header,
+// on success, names the approval's log entry.
 func (c *Client) Call(ctx context.Context, method, url, callee, action string, body []byte) (*http.Response, error) {
 	k, err := c.Pick(callee, action)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.RLock()
+	if c.delivered[k.Ref.LeafHash] {
+		k.Bundle = nil
+	}
+	c.mu.RUnlock()
 	req, err := c.NewRequest(ctx, method, url, k, body)
 	if err != nil {
 		return nil, err
 	}
-	return c.hc.Do(req)
+	resp, err := c.hc.Do(req)
+	if err == nil && resp.StatusCode/100 == 2 {
+		c.mu.Lock()
+		c.delivered[k.Ref.LeafHash] = true
+		c.mu.Unlock()
+	}
+	return resp, err
 }
 
 // NewRequest builds the signed request for body under contract k.

@@ -122,6 +122,40 @@ func TestAcceptedCallIsRecordedBeforeItActs(t *testing.T) {
 	}
 }
 
+// TestCallerSendsTheProofUntilAccepted checks that the first call under a
+// contract carries its tlog-proof and later ones name it by reference.
+func TestCallerSendsTheProofUntilAccepted(t *testing.T) {
+	s := newSeed(t)
+	rec := &headerRecorder{next: http.DefaultTransport}
+	c := caller.New(s.order.Key, &http.Client{Transport: rec}, nil)
+	if err := c.Add(s.charge); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		resp, err := c.Call(context.Background(), http.MethodPost, s.pay.url+"/v1/charge", s.payment.DID, "payment:charge", chargeBody(100, "USD"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("call %d: %d", i, resp.StatusCode)
+		}
+	}
+	if len(rec.contracts) != 2 || !strings.Contains(rec.contracts[0], "proof=") || strings.Contains(rec.contracts[1], "proof=") {
+		t.Fatalf("Ledger-Contract headers sent: %q", rec.contracts)
+	}
+}
+
+type headerRecorder struct {
+	next      http.RoundTripper
+	contracts []string
+}
+
+func (h *headerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.contracts = append(h.contracts, r.Header.Get(contractref.ContractHeader))
+	return h.next.RoundTrip(r)
+}
+
 func (w *ledgerWorld) waitCovered(index uint64) {
 	w.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -66,7 +66,18 @@ func signatureBase(req *http.Request, params httpsfv.InnerList) ([]byte, error) 
 
 // componentValue returns the value of one covered component of req.
 func componentValue(req *http.Request, name string) (string, error) {
-	var v string
+	prefix, v, err := componentParts(req, name, nil)
+	if err != nil || prefix == "" {
+		return v, err
+	}
+	return prefix + v, nil
+}
+
+// componentParts returns the value of one covered component of req as
+// prefix+v, so that the caller can write it without joining the two (only
+// @query has a prefix, its "?"). lines, when not nil, are the field lines
+// of a field component, already looked up by the caller.
+func componentParts(req *http.Request, name string, lines []string) (prefix, v string, err error) {
 	switch name {
 	case "@method":
 		v = req.Method
@@ -79,12 +90,12 @@ func componentValue(req *http.Request, name string) (string, error) {
 			v = req.URL.Host
 		}
 		if v == "" {
-			return "", fmt.Errorf("%w: request has no host", errBase)
+			return "", "", fmt.Errorf("%w: request has no host", errBase)
 		}
 		v = strings.ToLower(v)
 	case "@path":
 		if req.URL == nil || req.URL.Opaque != "" {
-			return "", fmt.Errorf("%w: request URL has no path", errBase)
+			return "", "", fmt.Errorf("%w: request URL has no path", errBase)
 		}
 		v = req.URL.EscapedPath()
 		if v == "" {
@@ -92,23 +103,25 @@ func componentValue(req *http.Request, name string) (string, error) {
 		}
 	case "@query":
 		if req.URL == nil {
-			return "", fmt.Errorf("%w: request has no URL", errBase)
+			return "", "", fmt.Errorf("%w: request has no URL", errBase)
 		}
-		v = "?" + req.URL.RawQuery
+		prefix, v = "?", req.URL.RawQuery
 	default:
 		if name == "" || name[0] == '@' || name != strings.ToLower(name) {
-			return "", fmt.Errorf("%w: unsupported component %q", errBase, name)
+			return "", "", fmt.Errorf("%w: unsupported component %q", errBase, name)
 		}
-		lines := req.Header.Values(name)
+		if lines == nil {
+			lines = req.Header.Values(name)
+		}
 		if len(lines) == 0 {
-			return "", fmt.Errorf("%w: covered field %q is absent", errBase, name)
+			return "", "", fmt.Errorf("%w: covered field %q is absent", errBase, name)
 		}
 		v = fieldValue(lines)
 	}
-	if i := strings.IndexFunc(v, isControl); i >= 0 {
-		return "", fmt.Errorf("%w: component %q holds control character %#x", errBase, name, v[i])
+	if i := indexControl(v); i >= 0 {
+		return "", "", fmt.Errorf("%w: component %q holds control character %#x", errBase, name, v[i])
 	}
-	return v, nil
+	return prefix, v, nil
 }
 
 // fieldValue combines field lines as RFC 9421 §2.1 does: each value with
@@ -124,10 +137,49 @@ func fieldValue(lines []string) string {
 	return strings.Join(trimmed, ", ")
 }
 
+// indexControl returns the index of the first character in v that a
+// component value must not hold, or -1: the ASCII controls other than
+// HTAB, and DEL. They are single bytes, and every byte of a multi-byte
+// UTF-8 sequence (or of an invalid one) is at least 0x80, so v is read
+// byte by byte; eight bytes at a time, looking closer only at eight that
+// hold a byte below 0x20 or DEL.
+func indexControl(v string) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// Some byte of x is below 0x20 if and only if below != 0, and
+		// some byte is DEL if and only if del != 0 (the "hasless" and
+		// "haszero" bit tricks).
+		below := (x - 0x20*ones) &^ x & highs
+		y := x ^ 0x7f*ones
+		del := (y - ones) &^ y & highs
+		if below|del == 0 {
+			continue
+		}
+		for j := i; j < i+8; j++ {
+			if isControl(v[j]) {
+				return j
+			}
+		}
+	}
+	for ; i < len(v); i++ {
+		if isControl(v[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
 // isControl reports the characters a component value must not hold: the
 // ASCII controls other than HTAB, and DEL.
-func isControl(r rune) bool {
-	return (r < 0x20 && r != '\t') || r == 0x7f
+func isControl(c byte) bool {
+	return (c < 0x20 && c != '\t') || c == 0x7f
 }
 
 // signRequest signs req with key over the components and parameters of

@@ -23,6 +23,18 @@ func FuzzVerify(f *testing.F) {
 	f.Add(in+", "+in, sig+", "+sig, dig+", "+dig, body)
 	f.Add(`sig1=("@method");alg="ed25519"`, "sig1=:AAAA:", "sha-256=:AAAA:", []byte(nil))
 	f.Add("sig1=(\"@method\" \"\n\")", sig, dig, body)
+	// Signatures the fast path reads, and edges of what it reads.
+	reqs, _ := referenceCorpus(f)
+	for _, r := range reqs[:2] {
+		in, sig := r.Header.Get(HeaderSignatureInput), r.Header.Get(HeaderSignature)
+		f.Add(in, sig, dig, body)
+		for _, e := range editedInputs(in) {
+			f.Add(e, sig, dig, body)
+		}
+		for _, e := range editedSignatures(sig) {
+			f.Add(in, e, dig, body)
+		}
+	}
 	f.Fuzz(func(t *testing.T, in, sig, dig string, body []byte) {
 		req := newRequest(t, http.MethodPost, testURL)
 		for name, v := range map[string]string{HeaderSignatureInput: in, HeaderSignature: sig, HeaderContentDigest: dig} {
@@ -30,6 +42,8 @@ func FuzzVerify(f *testing.F) {
 				req.Header[name] = []string{v}
 			}
 		}
+		// Verify decides as the original httpsfv-based code did.
+		checkVerifyAgainstReference(t, testVerifier(), req, body, countVerifies(t))
 		got, err := testVerifier().Verify(req, body)
 		if err != nil {
 			if got != nil {
@@ -57,6 +71,7 @@ func FuzzParseContentDigest(f *testing.F) {
 	f.Add("sha-256=(:AA==:)")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, v string) {
+		checkDigestAgainstReference(t, v)
 		d, err := ParseContentDigest(v)
 		if err != nil {
 			if !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrTooLarge) {

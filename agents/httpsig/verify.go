@@ -92,16 +92,29 @@ func (v *Verifier) Verify(req *http.Request, body []byte) (*Verified, error) {
 		return nil, fmt.Errorf("%w: body is %d bytes, limit %d", ErrTooLarge, len(body), maxBody)
 	}
 
-	params, sig, err := parseSignatureFields(inputs, sigs)
-	if err != nil {
-		return nil, err
-	}
-	p, err := checkParams(params)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkComponents(params.Items); err != nil {
-		return nil, err
+	// The fast path (canonical.go) reads the signature fields when they
+	// are in the one form that passes the three checks below; the general
+	// path parses any other form over httpsfv, and gives the refusal and
+	// its reason, here or (for a value on several field lines or with a
+	// String escape) at a later check.
+	var (
+		fast    profileInput
+		general httpsfv.InnerList
+		sig     []byte
+		err     error
+	)
+	isFast := fast.parse(inputs, sigs)
+	p := fast.sigParams
+	if !isFast {
+		if general, sig, err = parseSignatureFields(inputs, sigs); err != nil {
+			return nil, err
+		}
+		if p, err = checkParams(general); err != nil {
+			return nil, err
+		}
+		if err := checkComponents(general.Items); err != nil {
+			return nil, err
+		}
 	}
 	pub, err := did.Parse(p.keyID)
 	if err != nil {
@@ -131,7 +144,12 @@ func (v *Verifier) Verify(req *http.Request, body []byte) (*Verified, error) {
 		return nil, fmt.Errorf("%w: body has sha-256 %x, %s says %x", ErrDigestMismatch, out.BodyDigest, HeaderContentDigest, want)
 	}
 
-	base, err := signatureBase(req, params)
+	var base []byte
+	if isFast {
+		base, sig, err = fast.base(req, digests, contract)
+	} else {
+		base, err = signatureBase(req, general)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedSignature, err)
 	}

@@ -190,6 +190,9 @@ func (w *guardWorld) start() error {
 	if w.charge, err = w.issue(ctx, true); err != nil {
 		return err
 	}
+	// The steady state: after its first accepted call, caller.Client names
+	// the contract by reference only.
+	w.charge.Bundle = nil
 	if w.db, err = badger.Open(badger.DefaultOptions(filepath.Join(w.dir, "agent")).WithLogger(nil)); err != nil {
 		return err
 	}
