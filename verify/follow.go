@@ -111,9 +111,12 @@ func (f *Follower) freshLocked() error {
 	return nil
 }
 
-// Run refreshes every interval until ctx ends, reporting each failed
-// refresh to onError (which may be nil).
+// Run refreshes every interval (DefaultRefreshInterval if zero) until ctx
+// ends, reporting each failed refresh to onError (which may be nil).
 func (f *Follower) Run(ctx context.Context, interval time.Duration, onError func(error)) {
+	if interval <= 0 {
+		interval = DefaultRefreshInterval
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -29,6 +29,9 @@ import (
 const (
 	DefaultMaxCheckpointAge = 10 * time.Second
 	DefaultSkew             = 30 * time.Second
+	// DefaultRefreshInterval is how often Follower.Run refreshes when given
+	// no interval.
+	DefaultRefreshInterval = 500 * time.Millisecond
 )
 
 // TrustPolicy is what a relying party trusts: one log, one authority.

@@ -410,3 +410,28 @@ func (s tampering) Tile(ctx context.Context, t proofs.Tile) ([]byte, error) {
 	}
 	return b, err
 }
+
+// TestRunKeepsTheViewFresh runs the refresh loop against a live ledger and
+// sees a newly issued contract arrive without an explicit refresh.
+func TestRunKeepsTheViewFresh(t *testing.T) {
+	w := newWorld(t, newLogKeys(t), fixture.NewIdentity("authority"))
+	f := newFollower(t, w, w.client, t.TempDir(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.Run(ctx, 20*time.Millisecond, nil); close(done) }()
+	defer func() { cancel(); <-done }()
+	_, ref := w.issue("payment:charge")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := f.ContractByRef(ref); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running follower never saw the contract")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := f.Fresh(); err != nil {
+		t.Fatalf("a running follower is not fresh: %v", err)
+	}
+}
