@@ -26,12 +26,14 @@ func demoCommand() *cli.Command {
 step and what the ledger promises: the authority registers the four agents
 and the storefront and issues their scoped contracts; writes that break the
 rules are refused with a reason; a contract's tlog-proof verifies offline;
-a revoked contract shows as revoked, with proof; and the log only grows (a
-consistency proof between two checkpoints). It exits 0 only if every
-expectation held.
+the payment agent acts on a valid charge only after its signed approval is
+in the log, and refuses a replay, a charge over its limit, a refund and a
+stolen contract; a revoked contract shows as revoked, with proof, and the
+next charge under it is refused; and the log only grows (a consistency
+proof between two checkpoints). It exits 0 only if every expectation held.
 
-The four agents themselves are not built yet; this demo runs the
-verifiable log and the contracts they will work under.
+The payment agent here enforces its contracts but moves no money yet; the
+order, inventory and fulfillment agents and the order flow come next.
 
 With no flags it uses a fresh temporary directory and removes it after.
 With --data DIR the log is kept: 'ledgerctl serve --data DIR' serves it

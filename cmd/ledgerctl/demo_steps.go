@@ -122,12 +122,32 @@ func (d *demo) run(ctx context.Context, dir string) error {
 		return err
 	}
 
-	d.say("7. Revoke a contract; the ledger shows it revoked, with proof")
-	if err := d.revoke(ctx, cl, verifier, authority, contracts["order-agent -> fulfillment-agent"]); err != nil {
+	d.say("7. The payment agent enforces its contract, and writes each approval to the log first")
+	payProof, err := cl.Bundle(ctx, d.entry("contract order-agent -> payment-agent").Index, 0)
+	if err != nil {
+		return err
+	}
+	pay, err := d.startPayment(ctx, cl.URL(), verifier, authority.DID, dir, ids, payProof)
+	if err != nil {
+		return err
+	}
+	defer pay.stop()
+	if err := d.enforce(ctx, pay, cl, verifier, ids); err != nil {
 		return err
 	}
 
-	d.say("8. The log only grew: a consistency proof between two checkpoints")
+	d.say("8. Revoke the order -> payment contract; the ledger shows it revoked, and the agent refuses")
+	revIndex, err := d.revoke(ctx, cl, verifier, authority, contracts["order-agent -> payment-agent"])
+	if err != nil {
+		return err
+	}
+	if revIndex != nil {
+		if err := d.refusedAfterRevocation(ctx, pay, *revIndex); err != nil {
+			return err
+		}
+	}
+
+	d.say("9. The log only grew: a consistency proof between two checkpoints")
 	cp2, err := fetchCheckpoint(ctx, cl, verifier)
 	if err != nil {
 		return err
@@ -139,8 +159,8 @@ func (d *demo) run(ctx context.Context, dir string) error {
 	d.expect(fmt.Sprintf("checkpoint %d is a prefix of checkpoint %d", cp1.Size, cp2.Size), err == nil,
 		describeCheck(err, fmt.Sprintf("%d-hash proof verified", len(p))))
 
-	d.say("\nThe order, inventory, payment and fulfillment agents are not built yet;")
-	d.say("this demo ran the verifiable log and the contracts they will work under.")
+	d.say("\nThe payment agent here enforces contracts but moves no money yet; the order,")
+	d.say("inventory and fulfillment agents and the order flow are not built yet.")
 	return d.finish()
 }
 
@@ -244,12 +264,7 @@ func (d *demo) refusals(ctx context.Context, cl *client.Client, authority fixtur
 // offlineProof exports the order->payment contract's tlog-proof under the
 // checkpoint of size, then verifies it with nothing but the log key.
 func (d *demo) offlineProof(ctx context.Context, cl *client.Client, verifier note.Verifier, dir string, size uint64) error {
-	var entry demoEntry
-	for _, e := range d.report.Entries {
-		if e.What == "contract order-agent -> payment-agent" {
-			entry = e
-		}
-	}
+	entry := d.entry("contract order-agent -> payment-agent")
 	raw, err := cl.Bundle(ctx, entry.Index, size)
 	if err != nil {
 		return err
@@ -275,26 +290,26 @@ func (d *demo) offlineProof(ctx context.Context, cl *client.Client, verifier not
 
 // revoke revokes a contract and checks the ledger's answer about it: the
 // revocation is reported with a proof that verifies.
-func (d *demo) revoke(ctx context.Context, cl *client.Client, verifier note.Verifier, authority fixture.Identity, contract []byte) error {
+func (d *demo) revoke(ctx context.Context, cl *client.Client, verifier note.Verifier, authority fixture.Identity, contract []byte) (*uint64, error) {
 	env, err := envelope.Parse(contract)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := statement.ParseContract(env.Payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	raw, err := fixture.Revocation(authority.Key, proofs.LeafHash(contract), "demo: fulfillment key rotated", time.Now())
+	raw, err := fixture.Revocation(authority.Key, proofs.LeafHash(contract), "demo: order-agent key rotated", time.Now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := cl.Append(ctx, raw)
-	d.expect("revoke the order -> fulfillment contract", err == nil, describeAppend(res, err))
+	d.expect("revoke the order -> payment contract", err == nil, describeAppend(res, err))
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	if _, err := checkpointCovering(ctx, cl, verifier, res.Index+1, 10*time.Second); err != nil {
-		return err
+		return nil, err
 	}
 	got, err := cl.Contract(ctx, c.ID)
 	ok := err == nil && got.Revoked && len(got.Revocations) == 1 && got.Revocations[0].Index == res.Index
@@ -306,7 +321,7 @@ func (d *demo) revoke(ctx context.Context, cl *client.Client, verifier note.Veri
 		ok = err == nil && string(b.Extra) == string(raw)
 	}
 	d.expect("the ledger reports it revoked", ok, describeCheck(err, fmt.Sprintf("revoked at index %d, the revocation's proof verified", res.Index)))
-	return nil
+	return &res.Index, nil
 }
 
 // contractWithScope hand-writes a contract statement with one scope, to
@@ -332,4 +347,14 @@ func swapPayload(key ed25519.PrivateKey, original, changed string) ([]byte, erro
 	oldB64 := base64.StdEncoding.EncodeToString([]byte(original))
 	newB64 := base64.StdEncoding.EncodeToString([]byte(changed))
 	return []byte(strings.Replace(string(signed), oldB64, newB64, 1)), nil
+}
+
+// entry returns the demo entry described as what.
+func (d *demo) entry(what string) demoEntry {
+	for _, e := range d.report.Entries {
+		if e.What == what {
+			return e
+		}
+	}
+	return demoEntry{}
 }
