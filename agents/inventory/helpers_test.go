@@ -1,0 +1,183 @@
+package inventory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/receipt"
+	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/verify"
+)
+
+var (
+	orderAgent = fixture.NewIdentity("order-agent")
+	otherAgent = fixture.NewIdentity("other-agent")
+	invAgent   = fixture.NewIdentity("inventory-agent")
+)
+
+func openDB(t *testing.T, dir string) *badger.DB {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "db")).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// newService opens a fresh store in a temporary directory.
+func newService(t *testing.T, rec guard.Recorder, cfg Config) *Service {
+	t.Helper()
+	db := openDB(t, t.TempDir())
+	t.Cleanup(func() { db.Close() })
+	s, err := NewService(db, rec, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testClock is an injectable clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var (
+	contractLeaf = proofs.LeafHash([]byte("the order agent's contract"))
+	receiptLeaf  = proofs.LeafHash([]byte("the reserve receipt"))
+)
+
+// approval is what the guard hands a handler for caller's body.
+func approval(caller string, body []byte) *guard.Approval {
+	return &guard.Approval{
+		Caller:   caller,
+		Contract: &verify.Contract{Index: 3, LeafHash: contractLeaf},
+		Receipt:  receipt.Receipt{Index: 7, LeafHash: receiptLeaf},
+		Nonce:    "nonce-of-the-request-0001",
+		Body:     body,
+	}
+}
+
+type answer struct {
+	status int
+	body   map[string]any
+	raw    []byte
+}
+
+func (a answer) reason() string { s, _ := a.body["error"].(string); return s }
+func (a answer) num(k string) int64 {
+	f, _ := a.body[k].(float64)
+	return int64(f)
+}
+func (a answer) str(k string) string { s, _ := a.body[k].(string); return s }
+
+func call(t *testing.T, h guard.Handler, caller string, body any) answer {
+	t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := httptest.NewRecorder()
+	h(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b)), approval(caller, b))
+	a := answer{status: w.Code, raw: w.Body.Bytes()}
+	if err := json.Unmarshal(a.raw, &a.body); err != nil {
+		t.Fatalf("response %q: %v", a.raw, err)
+	}
+	return a
+}
+
+func reserveBody(order string, ttl int64, kv ...any) map[string]any {
+	var lines []map[string]any
+	for i := 0; i < len(kv); i += 2 {
+		lines = append(lines, map[string]any{"sku": kv[i], "qty": kv[i+1]})
+	}
+	return map[string]any{"order_id": order, "lines": lines, "ttl_seconds": ttl}
+}
+
+func stock(t *testing.T, s *Service, sku string) Stock {
+	t.Helper()
+	st, err := s.Store().Stock(sku)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Reserved < 0 || st.Reserved > st.OnHand {
+		t.Fatalf("invariant broken: %+v", st)
+	}
+	return st
+}
+
+func wantStock(t *testing.T, s *Service, sku string, onHand, reserved int64) {
+	t.Helper()
+	if st := stock(t, s, sku); st.OnHand != onHand || st.Reserved != reserved {
+		t.Fatalf("%s: on hand %d reserved %d, want %d %d", sku, st.OnHand, st.Reserved, onHand, reserved)
+	}
+}
+
+// recorder is a fake guard.Recorder: it records the actions it is given,
+// notes the watched SKU's stock at the moment of each Record (to prove
+// the write-ahead order), and fails while fail is set.
+type recorder struct {
+	mu      sync.Mutex
+	store   *Store
+	sku     string
+	fail    bool
+	actions []statement.Action
+	atCall  []Stock
+}
+
+func (r *recorder) DID() string { return invAgent.DID }
+
+func (r *recorder) Record(_ context.Context, a statement.Action) (receipt.Receipt, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a.Agent = invAgent.DID
+	if _, err := a.Marshal(); err != nil {
+		return receipt.Receipt{}, err // the statement rules must hold
+	}
+	if r.fail {
+		return receipt.Receipt{}, receipt.ErrUnavailable
+	}
+	if r.store != nil {
+		st, err := r.store.Stock(r.sku)
+		if err != nil {
+			return receipt.Receipt{}, errors.Join(receipt.ErrUnavailable, err)
+		}
+		r.atCall = append(r.atCall, st)
+	}
+	r.actions = append(r.actions, a)
+	return receipt.Receipt{Index: uint64(100 + len(r.actions)), LeafHash: proofs.LeafHash([]byte("restock"))}, nil
+}
+
+func (r *recorder) recorded() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.actions)
+}

@@ -1,0 +1,185 @@
+package inventory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/agentledger/agentledger/scope"
+)
+
+// Bounds on requests. The guard bounds the body at 64 KiB already; these
+// are the inventory's own, tighter ones.
+const (
+	MaxRequestBytes = 16 << 10
+	MaxLines        = 100
+	MaxQty          = 1_000_000_000
+	maxSKULen       = 64
+	maxIDLen        = 128
+)
+
+// errTooLarge marks a body over MaxRequestBytes.
+var errTooLarge = errors.New("request body over the inventory limit")
+
+// validID reports whether s is 1 to n characters of [A-Za-z0-9._-]; SKUs,
+// order ids and reservation ids all are, so none can reach into another
+// Badger key.
+func validID(s string, n int) bool {
+	if s == "" || len(s) > n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// decode reads exactly one JSON object of no unknown fields into v.
+func decode(body []byte, v any) error {
+	if len(body) > MaxRequestBytes {
+		return errTooLarge
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed request: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("malformed request: data after the object")
+	}
+	return nil
+}
+
+type checkRequest struct {
+	SKU string `json:"sku"`
+}
+
+type reserveRequest struct {
+	OrderID    string `json:"order_id"`
+	Lines      []Line `json:"lines"`
+	TTLSeconds int64  `json:"ttl_seconds"`
+}
+
+type releaseRequest struct {
+	ReservationID string `json:"reservation_id"`
+}
+
+type restockRequest struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+func parseCheck(body []byte) (checkRequest, error) {
+	var r checkRequest
+	if err := decode(body, &r); err != nil {
+		return r, err
+	}
+	if !validID(r.SKU, maxSKULen) {
+		return r, errors.New("sku: 1 to 64 characters of [A-Za-z0-9._-]")
+	}
+	return r, nil
+}
+
+// parseReserve checks a reserve request and normalizes its lines (sorted
+// by SKU). It returns the total quantity. A SKU named twice is refused.
+func parseReserve(body []byte, maxTTL int64) (reserveRequest, int64, error) {
+	var r reserveRequest
+	if err := decode(body, &r); err != nil {
+		return r, 0, err
+	}
+	if !validID(r.OrderID, maxIDLen) {
+		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
+	}
+	if len(r.Lines) == 0 || len(r.Lines) > MaxLines {
+		return r, 0, fmt.Errorf("lines: 1 to %d lines", MaxLines)
+	}
+	if r.TTLSeconds < 0 || r.TTLSeconds > maxTTL {
+		return r, 0, fmt.Errorf("ttl_seconds: 0 (the default) to %d", maxTTL)
+	}
+	var total int64
+	for _, l := range r.Lines {
+		if !validID(l.SKU, maxSKULen) {
+			return r, 0, errors.New("lines: sku of 1 to 64 characters of [A-Za-z0-9._-]")
+		}
+		if l.Qty <= 0 || l.Qty > MaxQty {
+			return r, 0, fmt.Errorf("lines: qty of %s not in 1..%d", l.SKU, MaxQty)
+		}
+		total += l.Qty // at most MaxLines*MaxQty: no overflow
+	}
+	r.Lines = slices.Clone(r.Lines)
+	slices.SortFunc(r.Lines, func(a, b Line) int { return strings.Compare(a.SKU, b.SKU) })
+	for i := 1; i < len(r.Lines); i++ {
+		if r.Lines[i].SKU == r.Lines[i-1].SKU {
+			return r, 0, fmt.Errorf("lines: sku %s named twice", r.Lines[i].SKU)
+		}
+	}
+	return r, total, nil
+}
+
+func parseRelease(body []byte) (releaseRequest, error) {
+	var r releaseRequest
+	if err := decode(body, &r); err != nil {
+		return r, err
+	}
+	if !validID(r.ReservationID, maxIDLen) {
+		return r, errors.New("reservation_id: 1 to 128 characters of [A-Za-z0-9._-]")
+	}
+	return r, nil
+}
+
+func parseRestock(body []byte) (restockRequest, error) {
+	var r restockRequest
+	if err := decode(body, &r); err != nil {
+		return r, err
+	}
+	if !validID(r.SKU, maxSKULen) {
+		return r, errors.New("sku: 1 to 64 characters of [A-Za-z0-9._-]")
+	}
+	if r.Qty <= 0 || r.Qty > MaxQty {
+		return r, fmt.Errorf("qty not in 1..%d", MaxQty)
+	}
+	return r, nil
+}
+
+// ReserveValues is the guard.Values of inventory:reserve: the total
+// quantity of all lines, so a max_qty<n> constraint bounds a whole
+// reservation. A body that does not parse is refused (400 bad_request)
+// before any approval is recorded.
+func ReserveValues(_ *http.Request, body []byte) (scope.Request, error) {
+	_, total, err := parseReserve(body, math.MaxInt64)
+	if err != nil {
+		return scope.Request{}, err
+	}
+	return scope.Request{Quantity: total, HasQuantity: true}, nil
+}
+
+// RestockValues is the guard.Values of inventory:restock: its quantity.
+func RestockValues(_ *http.Request, body []byte) (scope.Request, error) {
+	r, err := parseRestock(body)
+	if err != nil {
+		return scope.Request{}, err
+	}
+	return scope.Request{Quantity: r.Qty, HasQuantity: true}, nil
+}
+
+// CheckValues is the guard.Values of inventory:check: no constrained
+// values, but a body that does not parse is refused before approval.
+func CheckValues(_ *http.Request, body []byte) (scope.Request, error) {
+	_, err := parseCheck(body)
+	return scope.Request{}, err
+}
+
+// ReleaseValues is the guard.Values of inventory:release.
+func ReleaseValues(_ *http.Request, body []byte) (scope.Request, error) {
+	_, err := parseRelease(body)
+	return scope.Request{}, err
+}

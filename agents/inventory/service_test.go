@@ -1,0 +1,171 @@
+package inventory
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/agentledger/agentledger/statement"
+)
+
+func TestLowStockRestockIsRecordedBeforeStockChanges(t *testing.T) {
+	rec := &recorder{sku: "A"}
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10, "B": 100}, LowStockThreshold: 5, RestockAmount: 20})
+	rec.store = s.Store()
+
+	// 10-4 = 6 available: not low.
+	if got := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 4, "B", 1)); got.status != 200 || got.body["restocks"] != nil {
+		t.Fatalf("reserve above the threshold: %s", got.raw)
+	}
+	if rec.recorded() != 0 {
+		t.Fatal("restocked above the threshold")
+	}
+	// 6-2 = 4 available: low, restock 20.
+	got := call(t, s.Reserve, orderAgent.DID, reserveBody("o2", 0, "A", 2))
+	var resp ReserveResponse
+	if err := json.Unmarshal(got.raw, &resp); err != nil || got.status != 200 {
+		t.Fatalf("reserve: %s %v", got.raw, err)
+	}
+	if len(resp.Restocks) != 1 || !resp.Restocks[0].Done || resp.Restocks[0].SKU != "A" || resp.Restocks[0].Qty != 20 || resp.Restocks[0].ReceiptIndex != 101 {
+		t.Fatalf("restocks: %+v", resp.Restocks)
+	}
+	wantStock(t, s, "A", 30, 6)
+	if len(rec.actions) != 1 {
+		t.Fatalf("%d restock actions recorded", len(rec.actions))
+	}
+	// At Record time the stock was still the reservation's result.
+	if at := rec.atCall[0]; at.OnHand != 10 || at.Reserved != 6 {
+		t.Fatalf("stock at Record time: %+v, want 10 on hand and 6 reserved", at)
+	}
+	act := rec.actions[0]
+	if act.Action != ActionRestock || act.Caller != orderAgent.DID || act.Contract != (statement.ContractRef{Index: 3, LeafHash: contractLeaf}) ||
+		act.Quantity == nil || *act.Quantity != 20 || act.Amount != nil {
+		t.Fatalf("restock action: %+v", act)
+	}
+	args, _ := json.Marshal(RestockArgs{SKU: "A", Qty: 20, Trigger: RestockTriggerJSON{Index: 7, LeafHash: receiptLeaf.String()}})
+	sum := sha256.Sum256(args)
+	if act.ArgsDigest != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Fatalf("args_digest %s does not bind %s", act.ArgsDigest, args)
+	}
+	// A retried reserve triggers nothing, even with the stock low.
+	rec.store = nil
+	call(t, s.Reserve, orderAgent.DID, reserveBody("o3", 0, "A", 20))
+	n := rec.recorded()
+	call(t, s.Reserve, orderAgent.DID, reserveBody("o3", 0, "A", 20))
+	if rec.recorded() != n {
+		t.Fatal("a retried reserve restocked")
+	}
+}
+
+func TestLowStockRestockNotDoneWhenRecordFails(t *testing.T) {
+	rec := &recorder{fail: true}
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 20})
+	got := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 7))
+	var resp ReserveResponse
+	if err := json.Unmarshal(got.raw, &resp); err != nil || got.status != 200 {
+		t.Fatalf("reserve: %s %v", got.raw, err)
+	}
+	if len(resp.Restocks) != 1 || resp.Restocks[0].Done || resp.Restocks[0].Error != "ledger_unavailable" {
+		t.Fatalf("restocks: %+v", resp.Restocks)
+	}
+	wantStock(t, s, "A", 10, 7) // the reservation stands; no restock
+	// The next reservation that finds the SKU low tries again.
+	rec.mu.Lock()
+	rec.fail = false
+	rec.mu.Unlock()
+	if got := call(t, s.Reserve, orderAgent.DID, reserveBody("o2", 0, "A", 1)); got.status != 200 {
+		t.Fatalf("reserve: %s", got.raw)
+	}
+	if rec.recorded() != 1 {
+		t.Fatalf("%d restocks recorded on retry", rec.recorded())
+	}
+	wantStock(t, s, "A", 30, 8)
+}
+
+// TestConcurrentLowStockRestocks: every unit on hand is the seed plus a
+// recorded restock, and nothing is oversold, under concurrent reserves.
+func TestConcurrentLowStockRestocks(t *testing.T) {
+	rec := &recorder{}
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 3})
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			call(t, s.Reserve, orderAgent.DID, reserveBody(fmt.Sprintf("o%d", i), 0, "A", 1))
+		}()
+	}
+	wg.Wait()
+	st := stock(t, s, "A")
+	if st.OnHand != 10+3*int64(rec.recorded()) {
+		t.Fatalf("on hand %d with %d restocks of 3 recorded", st.OnHand, rec.recorded())
+	}
+}
+
+func TestRequestsAreBounded(t *testing.T) {
+	s := newService(t, nil, Config{Seed: map[string]int64{"A": 10}, DisableRestock: true})
+	big := `{"sku":"A","pad":"` + strings.Repeat("x", MaxRequestBytes) + `"}`
+	if got := call(t, s.Check, orderAgent.DID, big); got.status != 413 || got.reason() != "request_too_large" {
+		t.Fatalf("oversized: %s", got.raw)
+	}
+	many := make([]any, 0, 2*(MaxLines+1))
+	for i := 0; i <= MaxLines; i++ {
+		many = append(many, fmt.Sprintf("S%d", i), 1)
+	}
+	bad := []struct {
+		name string
+		got  answer
+	}{
+		{"not json", call(t, s.Check, orderAgent.DID, `{"sku":`)},
+		{"unknown field", call(t, s.Check, orderAgent.DID, `{"sku":"A","x":1}`)},
+		{"trailing data", call(t, s.Check, orderAgent.DID, `{"sku":"A"}{"sku":"A"}`)},
+		{"not an object", call(t, s.Check, orderAgent.DID, `["A"]`)},
+		{"sku with a slash", call(t, s.Check, orderAgent.DID, `{"sku":"../res/x"}`)},
+		{"empty sku", call(t, s.Check, orderAgent.DID, `{"sku":""}`)},
+		{"no lines", call(t, s.Reserve, orderAgent.DID, `{"order_id":"o","lines":[]}`)},
+		{"too many lines", call(t, s.Reserve, orderAgent.DID, reserveBody("o", 0, many...))},
+		{"zero qty", call(t, s.Reserve, orderAgent.DID, reserveBody("o", 0, "A", 0))},
+		{"negative qty", call(t, s.Reserve, orderAgent.DID, reserveBody("o", 0, "A", -1))},
+		{"huge qty", call(t, s.Reserve, orderAgent.DID, reserveBody("o", 0, "A", MaxQty+1))},
+		{"fractional qty", call(t, s.Reserve, orderAgent.DID, `{"order_id":"o","lines":[{"sku":"A","qty":1.5}]}`)},
+		{"sku twice", call(t, s.Reserve, orderAgent.DID, reserveBody("o", 0, "A", 1, "A", 1))},
+		{"negative ttl", call(t, s.Reserve, orderAgent.DID, reserveBody("o", -1, "A", 1))},
+		{"ttl over the max", call(t, s.Reserve, orderAgent.DID, reserveBody("o", 86401, "A", 1))},
+		{"bad order id", call(t, s.Reserve, orderAgent.DID, reserveBody("o/../x", 0, "A", 1))},
+		{"bad reservation id", call(t, s.Release, orderAgent.DID, `{"reservation_id":"a b"}`)},
+		{"restock of zero", call(t, s.Restock, orderAgent.DID, `{"sku":"A","qty":0}`)},
+	}
+	for _, c := range bad {
+		if c.got.status != 400 || c.got.reason() != "bad_request" {
+			t.Errorf("%s: %d %s", c.name, c.got.status, c.got.raw)
+		}
+	}
+	wantStock(t, s, "A", 10, 0)
+}
+
+func TestValues(t *testing.T) {
+	req, err := ReserveValues(nil, []byte(`{"order_id":"o","lines":[{"sku":"A","qty":3},{"sku":"B","qty":4}]}`))
+	if err != nil || !req.HasQuantity || req.Quantity != 7 || req.HasAmount {
+		t.Fatalf("ReserveValues: %+v %v", req, err)
+	}
+	req, err = RestockValues(nil, []byte(`{"sku":"A","qty":9}`))
+	if err != nil || !req.HasQuantity || req.Quantity != 9 {
+		t.Fatalf("RestockValues: %+v %v", req, err)
+	}
+	for name, values := range map[string]func([]byte) error{
+		"reserve": func(b []byte) error { _, err := ReserveValues(nil, b); return err },
+		"restock": func(b []byte) error { _, err := RestockValues(nil, b); return err },
+		"check":   func(b []byte) error { _, err := CheckValues(nil, b); return err },
+		"release": func(b []byte) error { _, err := ReleaseValues(nil, b); return err },
+	} {
+		for _, body := range []string{"", "{", "null x", `{"unknown":1}`, strings.Repeat(" ", MaxRequestBytes+1) + "{}"} {
+			if values([]byte(body)) == nil {
+				t.Errorf("%s values accepted %.20q", name, body)
+			}
+		}
+	}
+}
