@@ -1,0 +1,253 @@
+package payment
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
+)
+
+// Kinds of Difference.
+const (
+	// DiffMissingRecord: an action entry of this agent has no record of
+	// what was done under it.
+	DiffMissingRecord = "missing_record"
+	// DiffMissingAction: a record (charge, refund or receipt) names a
+	// receipt index that holds no payment action entry of this agent.
+	DiffMissingAction = "missing_action"
+	// DiffAmountMismatch: the amount or currency of a record differs from
+	// its action entry's.
+	DiffAmountMismatch = "amount_mismatch"
+	// DiffActionMismatch: a record is for another action than its entry.
+	DiffActionMismatch = "action_mismatch"
+	// DiffArgsMismatch: the request body recorded is not the one the
+	// entry's args_digest names, or another caller's.
+	DiffArgsMismatch = "args_mismatch"
+	// DiffPending: a charge or refund whose processor answer was never
+	// recorded; it needs a retry or a look at the processor.
+	DiffPending = "pending"
+	// DiffInvalidEntry: an action entry claiming this agent's key that
+	// does not verify or parse.
+	DiffInvalidEntry = "invalid_entry"
+)
+
+// Difference is one disagreement between the agent's records and the
+// ledger. Index is the ledger index concerned (a receipt index).
+type Difference struct {
+	Kind     string `json:"kind"`
+	Index    uint64 `json:"index"`
+	ChargeID string `json:"charge_id,omitempty"`
+	RefundID string `json:"refund_id,omitempty"`
+	Detail   string `json:"detail"`
+}
+
+// Report is the outcome of a reconciliation. Err is set when it could not
+// be completed; the differences found up to then are kept.
+type Report struct {
+	Entries     uint64       `json:"entries"` // ledger entries read
+	Actions     int          `json:"actions"` // payment action entries of this agent
+	Charges     int          `json:"charges"`
+	Refunds     int          `json:"refunds"`
+	Receipts    int          `json:"receipts"`
+	Differences []Difference `json:"differences"`
+	Err         error        `json:"-"`
+}
+
+// Clean reports whether the records and the ledger agree entirely.
+func (r Report) Clean() bool { return r.Err == nil && len(r.Differences) == 0 }
+
+func (r *Report) add(d Difference) { r.Differences = append(r.Differences, d) }
+
+// Reconcile compares the agent's records with the payment action entries
+// it signed in the ledger. entries yields the ledger's entries with their
+// indexes. Every payment:charge and payment:refund entry signed by this
+// agent must have a receipt record with the same action, caller,
+// args_digest, amount and currency; every receipt, charge and refund
+// record must have its entry.
+func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index uint64, entry []byte) bool)) Report {
+	var rep Report
+	receipts := map[uint64]ReceiptRecord{}
+	if rep.Err = s.store.Receipts(func(r ReceiptRecord) error { receipts[r.Index] = r; return nil }); rep.Err != nil {
+		return rep
+	}
+	rep.Receipts = len(receipts)
+	actions := map[uint64]*statement.Action{}
+	for index, entry := range entries {
+		rep.Entries++
+		if rep.Err = ctx.Err(); rep.Err != nil {
+			return rep
+		}
+		a, err := s.ownAction(entry)
+		if err != nil {
+			rep.add(Difference{Kind: DiffInvalidEntry, Index: index, Detail: err.Error()})
+			continue
+		}
+		if a == nil || (a.Action != ActionCharge && a.Action != ActionRefund) {
+			continue
+		}
+		rep.Actions++
+		actions[index] = a
+		rc, ok := receipts[index]
+		if !ok {
+			rep.add(Difference{Kind: DiffMissingRecord, Index: index, Detail: a.Action + " entry with no record of what was done"})
+			continue
+		}
+		base := Difference{Index: index, ChargeID: rc.ChargeID, RefundID: rc.RefundID}
+		switch {
+		case rc.Action != a.Action:
+			base.Kind, base.Detail = DiffActionMismatch, fmt.Sprintf("entry %s, record %s", a.Action, rc.Action)
+			rep.add(base)
+		case rc.Caller != a.Caller || rc.ArgsDigest != a.ArgsDigest:
+			base.Kind, base.Detail = DiffArgsMismatch, "the record's caller or request body is not the entry's"
+			rep.add(base)
+		case !sameMoney(rc.Amount, rc.Currency, a):
+			base.Kind, base.Detail = DiffAmountMismatch, fmt.Sprintf("entry %s, receipt record %s", money(a.Amount, a.Currency), money(rc.Amount, rc.Currency))
+			rep.add(base)
+		}
+	}
+	for _, rc := range receipts {
+		if actions[rc.Index] == nil {
+			rep.add(Difference{Kind: DiffMissingAction, Index: rc.Index, ChargeID: rc.ChargeID, RefundID: rc.RefundID,
+				Detail: "receipt record (" + rc.Outcome + ") with no " + rc.Action + " entry of this agent"})
+		}
+	}
+	defer sortDifferences(&rep)
+	rep.Err = s.store.Charges(func(c ChargeRecord) error {
+		rep.Charges++
+		checkRecord(&rep, actions, receipts, ActionCharge, c.ReceiptIndex, c.Amount, c.Currency, c.Status, Difference{ChargeID: c.ID})
+		return nil
+	})
+	if rep.Err != nil {
+		return rep
+	}
+	rep.Err = s.store.Refunds(func(r RefundRecord) error {
+		rep.Refunds++
+		checkRecord(&rep, actions, receipts, ActionRefund, r.ReceiptIndex, r.Amount, r.Currency, r.Status, Difference{ChargeID: r.ChargeID, RefundID: r.ID})
+		return nil
+	})
+	return rep
+}
+
+// checkRecord checks a charge or refund record against the entry it was
+// made under.
+func checkRecord(rep *Report, actions map[uint64]*statement.Action, receipts map[uint64]ReceiptRecord, action string, index uint64, amount int64, currency, status string, d Difference) {
+	d.Index = index
+	a := actions[index]
+	switch {
+	case a == nil && receipts[index].Action != "":
+		return // reported with its receipt record
+	case a == nil:
+		d.Kind, d.Detail = DiffMissingAction, action+" record with no entry of this agent at its receipt index"
+	case a.Action != action:
+		d.Kind, d.Detail = DiffActionMismatch, fmt.Sprintf("entry %s, record %s", a.Action, action)
+	case !sameMoney(&amount, currency, a):
+		d.Kind, d.Detail = DiffAmountMismatch, fmt.Sprintf("entry %s, %s record %s", money(a.Amount, a.Currency), action, money(&amount, currency))
+	case status == StatusPending:
+		d.Kind, d.Detail = DiffPending, action+" with no recorded processor answer"
+	default:
+		return
+	}
+	rep.add(d)
+}
+
+func sortDifferences(rep *Report) {
+	slices.SortStableFunc(rep.Differences, func(a, b Difference) int {
+		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ChargeID+a.RefundID, b.ChargeID+b.RefundID))
+	})
+}
+
+// ownAction returns the action statement of entry if this agent signed
+// it, nil for any other entry, and an error for an entry that claims this
+// agent's key but does not verify or parse.
+func (s *Service) ownAction(entry []byte) (*statement.Action, error) {
+	env, err := envelope.Parse(entry)
+	if err != nil || env.Kind != envelope.KindAction || env.KeyID != s.did {
+		return nil, nil
+	}
+	if _, err := env.Verify(); err != nil {
+		return nil, err
+	}
+	a, err := statement.ParseAction(env.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if a.Agent != s.did {
+		return nil, fmt.Errorf("action signed by this agent names agent %s", a.Agent)
+	}
+	return a, nil
+}
+
+func sameMoney(amount *int64, currency string, a *statement.Action) bool {
+	if amount == nil || a.Amount == nil {
+		return amount == nil && a.Amount == nil
+	}
+	return *amount == *a.Amount && currency == a.Currency
+}
+
+func money(amount *int64, currency string) string {
+	if amount == nil {
+		return "no amount"
+	}
+	return fmt.Sprintf("%d %s", *amount, currency)
+}
+
+// TileSource serves C2SP tlog-tiles entry bundles (ledger/client.Client
+// does).
+type TileSource interface {
+	Tile(ctx context.Context, t proofs.Tile) ([]byte, error)
+}
+
+// ReconcileLedger reconciles against the first cp.Size entries of the
+// ledger, read from its entry bundles. cp must be a checkpoint the caller
+// verified (verify.Follower.Checkpoint): the entries read are checked to
+// hash to its root, so a ledger cannot hide or change an entry.
+func (s *Service) ReconcileLedger(ctx context.Context, src TileSource, cp proofs.Checkpoint) Report {
+	var ferr error
+	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	entries := func(yield func(uint64, []byte) bool) {
+		for start := uint64(0); start < cp.Size; start += proofs.TileWidth {
+			bundle := start / proofs.TileWidth
+			width := min(cp.Size-start, proofs.TileWidth)
+			data, err := src.Tile(ctx, proofs.Tile{Entries: true, Index: bundle, Width: uint16(width)})
+			if err != nil {
+				ferr = fmt.Errorf("fetch entry bundle %d: %w", bundle, err)
+				return
+			}
+			es, err := proofs.ParseEntryBundle(data, int(width))
+			if err != nil {
+				ferr = fmt.Errorf("entry bundle %d: %w", bundle, err)
+				return
+			}
+			for i, e := range es {
+				h := proofs.LeafHash(e)
+				if err := rng.Append(h[:], nil); err != nil {
+					ferr = err
+					return
+				}
+				if !yield(start+uint64(i), e) {
+					return
+				}
+			}
+		}
+	}
+	rep := s.Reconcile(ctx, entries)
+	if rep.Err == nil && ferr == nil && cp.Size > 0 && rng.End() == cp.Size {
+		root, err := rng.GetRootHash(nil)
+		if err != nil {
+			ferr = err
+		} else if proofs.Hash(root) != cp.Root {
+			ferr = fmt.Errorf("the ledger's entries do not hash to the checkpoint's root at size %d", cp.Size)
+		}
+	}
+	if rep.Err == nil && ferr != nil {
+		rep.Err = ferr
+	}
+	return rep
+}

@@ -1,0 +1,247 @@
+// Package payment is the payment agent's business logic behind its guard:
+// charges and refunds through a Processor, idempotent by the caller's
+// idempotency key, kept in the agent's own Badger store, and reconciled
+// against the action entries the agent signed in the ledger.
+//
+// The guard (package agents/guard) has already checked the request and
+// written the agent's action entry before a handler here runs; the
+// handler records what it did with that entry (a ReceiptRecord), so that
+// Reconcile can match every action entry with a record and every record
+// with an action entry.
+package payment
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/statement"
+)
+
+// The actions this agent serves.
+const (
+	ActionCharge = "payment:charge"
+	ActionRefund = "payment:refund"
+)
+
+// MaxBody bounds the request bodies the payment agent parses.
+const MaxBody = 16 << 10
+
+// Options configures a Service. Store, Processor and DID are required.
+type Options struct {
+	Store     *Store
+	Processor Processor
+	DID       string // the agent's own did:key, the signer of its action entries
+	Now       func() time.Time
+}
+
+// Service serves charges and refunds. It is safe for concurrent use.
+type Service struct {
+	store *Store
+	proc  Processor
+	did   string
+	now   func() time.Time
+}
+
+// New returns a Service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Processor == nil || o.DID == "" {
+		return nil, errors.New("payment: Store, Processor and DID are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: o.Store, proc: o.Processor, did: o.DID, now: o.Now}, nil
+}
+
+// chargeRequest is the body of payment:charge.
+type chargeRequest struct {
+	OrderID        string `json:"order_id"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Amount         int64  `json:"amount"`
+	Currency       string `json:"currency"`
+	Card           string `json:"card"`
+}
+
+// refundRequest is the body of payment:refund.
+type refundRequest struct {
+	ChargeID       string `json:"charge_id"`
+	Amount         int64  `json:"amount"`
+	Currency       string `json:"currency"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// decode reads body strictly into v: bounded, no unknown fields, nothing
+// after the object.
+func decode(body []byte, v any) error {
+	if len(body) > MaxBody {
+		return fmt.Errorf("body of %d bytes, limit %d", len(body), MaxBody)
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("body: data after the JSON object")
+	}
+	return nil
+}
+
+func parseCharge(body []byte) (chargeRequest, error) {
+	var c chargeRequest
+	if err := decode(body, &c); err != nil {
+		return c, err
+	}
+	if err := checkMoney(c.Amount, c.Currency); err != nil {
+		return c, err
+	}
+	if !validID(c.OrderID) {
+		return c, errors.New("order_id: want 1 to 128 of [A-Za-z0-9_.:-]")
+	}
+	if !validID(c.IdempotencyKey) {
+		return c, errors.New("idempotency_key: want 1 to 128 of [A-Za-z0-9_.:-]")
+	}
+	if len(c.Card) < 12 || len(c.Card) > 19 || !digits(c.Card) {
+		return c, errors.New("card: want 12 to 19 digits")
+	}
+	return c, nil
+}
+
+func parseRefund(body []byte) (refundRequest, error) {
+	var r refundRequest
+	if err := decode(body, &r); err != nil {
+		return r, err
+	}
+	if err := checkMoney(r.Amount, r.Currency); err != nil {
+		return r, err
+	}
+	if !validID(r.ChargeID) {
+		return r, errors.New("charge_id: want 1 to 128 of [A-Za-z0-9_.:-]")
+	}
+	if !validID(r.IdempotencyKey) {
+		return r, errors.New("idempotency_key: want 1 to 128 of [A-Za-z0-9_.:-]")
+	}
+	return r, nil
+}
+
+func checkMoney(amount int64, currency string) error {
+	if amount <= 0 {
+		return errors.New("amount: want a positive integer of minor units")
+	}
+	if _, ok := scope.Exponent(currency); !ok {
+		return fmt.Errorf("currency: %q is not a known upper-case ISO 4217 code", currency)
+	}
+	return nil
+}
+
+// ChargeValues is the guard.Values of payment:charge: the amount and
+// currency the guard checks against max_<amount><currency>. A body that
+// does not parse makes the guard answer 400.
+func ChargeValues(_ *http.Request, body []byte) (scope.Request, error) {
+	c, err := parseCharge(body)
+	if err != nil {
+		return scope.Request{}, err
+	}
+	return scope.Request{Amount: c.Amount, Currency: c.Currency, HasAmount: true}, nil
+}
+
+// RefundValues is the guard.Values of payment:refund.
+func RefundValues(_ *http.Request, body []byte) (scope.Request, error) {
+	r, err := parseRefund(body)
+	if err != nil {
+		return scope.Request{}, err
+	}
+	return scope.Request{Amount: r.Amount, Currency: r.Currency, HasAmount: true}, nil
+}
+
+var _ guard.Values = ChargeValues
+var _ guard.Values = RefundValues
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// newReceipt starts the record of what was done with approval a.
+func (s *Service) newReceipt(action string, a *guard.Approval) ReceiptRecord {
+	sum := sha256.Sum256(a.Body)
+	return ReceiptRecord{Index: a.Receipt.Index, Action: action, Caller: a.Caller,
+		ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sum[:]), Time: s.now().UTC()}
+}
+
+// answer is a handler's reply: a status and a JSON body.
+type answer struct {
+	status int
+	body   any
+}
+
+// errorBody is the refusal format of docs/protocol.md §9.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func refuse(status int, reason, msg string) answer {
+	return answer{status, errorBody{Error: reason, Message: msg}}
+}
+
+// finish records rc with outcome and returns ans. If the record cannot be
+// written the client learns of it (a retry with the same key is safe).
+func (s *Service) finish(rc ReceiptRecord, outcome string, ans answer) answer {
+	rc.Outcome = outcome
+	if err := s.store.apply(write{receipt: &rc}); err != nil {
+		return storeFailed()
+	}
+	return ans
+}
+
+func storeFailed() answer {
+	return refuse(http.StatusServiceUnavailable, "store_unavailable", "the payment store failed; retry with the same idempotency key")
+}
+
+func serve(w http.ResponseWriter, ans answer) {
+	b, err := json.Marshal(ans.body)
+	if err != nil {
+		http.Error(w, `{"error":"internal","message":"encoding the answer failed"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ans.status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// newID returns prefix and 128 random bits in hex.
+func newID(prefix string) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return prefix + hex.EncodeToString(b[:]), nil
+}
