@@ -130,6 +130,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// Key is the agent's private key, for roles that sign their own entries.
+func (n *Node) Key() ed25519.PrivateKey { return n.cfg.Key }
+
 // Listen binds the agent's address and returns it (useful with port 0).
 func (n *Node) Listen() (string, error) {
 	ln, err := net.Listen("tcp", n.cfg.Listen)

@@ -1,0 +1,101 @@
+// Package roles mounts each agent role's business logic on a node, behind
+// its guard: the paths, the actions they serve, and how each reads its
+// constrained values. It is the one place that knows which role serves
+// what.
+//
+//	payment      POST /v1/payment/charge      payment:charge
+//	             POST /v1/payment/refund      payment:refund
+//	             POST /v1/payment/reconcile   payment:reconcile
+//	inventory    POST /v1/inventory/check     inventory:check
+//	             POST /v1/inventory/reserve   inventory:reserve
+//	             POST /v1/inventory/release   inventory:release
+//	             POST /v1/inventory/restock   inventory:restock
+package roles
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/inventory"
+	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/agents/payment"
+	"github.com/agentledger/agentledger/agents/receipt"
+)
+
+// Role names an agent's role.
+type Role string
+
+// The roles.
+const (
+	Order       Role = "order"
+	Inventory   Role = "inventory"
+	Payment     Role = "payment"
+	Fulfillment Role = "fulfillment"
+)
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case Order, Inventory, Payment, Fulfillment:
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q: want order, inventory, payment or fulfillment", s)
+}
+
+// Config holds each role's own settings; zero values are the roles'
+// defaults.
+type Config struct {
+	Inventory inventory.Config
+	// Processor is the payment processor (default: the simulated one).
+	Processor payment.Processor
+}
+
+// Mount mounts role's handlers on n. The returned function runs the
+// role's background work (such as expiring reservations) until ctx ends;
+// call it in its own goroutine.
+func Mount(n *node.Node, role Role, cfg Config) (func(ctx context.Context), error) {
+	idle := func(context.Context) {}
+	switch role {
+	case Payment:
+		p := cfg.Processor
+		if p == nil {
+			p = payment.NewSimulated()
+		}
+		svc, err := payment.New(payment.Options{Store: payment.NewStore(n.DB), Processor: p, DID: n.DID})
+		if err != nil {
+			return nil, err
+		}
+		n.Mux.Handle("POST /v1/payment/charge", n.Guard.Protect(payment.ActionCharge, payment.ChargeValues, svc.ChargeHandler()))
+		n.Mux.Handle("POST /v1/payment/refund", n.Guard.Protect(payment.ActionRefund, payment.RefundValues, svc.RefundHandler()))
+		n.Mux.Handle("POST /v1/payment/reconcile", n.Guard.Protect("payment:reconcile", guard.NoValues, reconcile(n, svc)))
+		return idle, nil
+	case Inventory:
+		rec := receipt.NewWriter(n.Key(), n.Ledger, 5*time.Second)
+		svc, err := inventory.NewService(n.DB, rec, cfg.Inventory)
+		if err != nil {
+			return nil, err
+		}
+		svc.Mount(n.Mux, n.Guard)
+		return func(ctx context.Context) { _ = svc.Run(ctx, time.Second) }, nil
+	}
+	return nil, fmt.Errorf("role %s is not built yet", role)
+}
+
+// reconcile answers payment:reconcile with the payment agent's comparison
+// of its own records against its action entries, up to its verified view
+// of the log.
+func reconcile(n *node.Node, svc *payment.Service) guard.Handler {
+	return func(w http.ResponseWriter, r *http.Request, _ *guard.Approval) {
+		cp := n.Follower.Checkpoint()
+		report := svc.ReconcileLedger(r.Context(), n.Ledger, cp.Checkpoint)
+		w.Header().Set("Content-Type", "application/json")
+		if report.Err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(report)
+	}
+}
