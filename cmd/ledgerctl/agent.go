@@ -26,8 +26,8 @@ import (
 func agentCommand(s streams) *cli.Command {
 	return &cli.Command{
 		Name:      "agent",
-		Usage:     "register agents, and list and show them with verified proofs",
-		UsageText: "ledgerctl agent register|list|show ...",
+		Usage:     "register agents, list and show them with verified proofs, and run them",
+		UsageText: "ledgerctl agent register|list|show|run ...",
 		Description: "An agent is a name, a did:key and a risk level, bound together by a\n" +
 			"registration the authority signs into the log. register makes the\n" +
 			"agent's key on this machine, so the ledger never holds it; list and\n" +
@@ -42,6 +42,7 @@ func agentCommand(s streams) *cli.Command {
 			agentRegisterCommand(s),
 			agentListCommand(s),
 			agentShowCommand(s),
+			agentRunCommand(s),
 		},
 	}
 }

@@ -100,6 +100,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			verifyInclusionCommand(std),
 			verifyConsistencyCommand(std),
 			exportProofCommand(std),
+			callCommand(std),
 			benchCommand(),
 			demoCommand(),
 		},

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/agents/roles"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/verify"
+)
+
+// maxContracts bounds how many contract proofs an agent loads.
+const maxContracts = 1000
+
+func agentRunCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run one agent as its own server",
+		UsageText: "ledgerctl agent run --role ROLE --key FILE --ledger URL --log-key VKEY --authority DID --listen ADDR --data DIR [--contracts DIR]",
+		Description: "Runs one agent: its own key, its own store in --data, a verified view of\n" +
+			"the ledger (refreshed every --refresh), and a guard in front of every\n" +
+			"endpoint its role serves. It acts on a call only when the caller's\n" +
+			"signed request and contract check out, and only after its own signed\n" +
+			"approval is durable in the ledger. --contracts is a directory of the\n" +
+			"*.tlog-proof files of the contracts this agent holds for its own calls.\n" +
+			"\n" +
+			"Roles: payment (POST /v1/payment/{charge,refund,reconcile}) and\n" +
+			"inventory (POST /v1/inventory/{check,reserve,release,restock}).\n" +
+			"The order and fulfillment roles are not built yet.\n" +
+			"\n" +
+			"Example:\n" +
+			"  $ ledgerctl agent run --role payment --key payment-agent.pem --ledger http://127.0.0.1:7420 \\\n" +
+			"      --log-key ./log/log.pub --authority ./log/authority.did --listen 127.0.0.1:7431 --data ./payment",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "role", Usage: "the agent's `ROLE`: order, inventory, payment or fulfillment", EnvVars: []string{"LEDGER_ROLE"}},
+			&cli.StringFlag{Name: "key", Usage: "the agent's private key `FILE` (made by agent register)", EnvVars: []string{"LEDGER_KEY"}},
+			ledgerFlag(),
+			logKeyFlag(),
+			&cli.StringFlag{Name: "authority", Usage: "the authority's `DID` (or a file holding it, such as DIR/authority.did)", EnvVars: []string{"LEDGER_AUTHORITY"}},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "`ADDR` to serve on; port 0 picks a free one", EnvVars: []string{"LEDGER_LISTEN"}},
+			&cli.StringFlag{Name: "data", Usage: "the agent's own data `DIR` (its store and its view of the log)", EnvVars: []string{"LEDGER_DATA"}},
+			&cli.StringFlag{Name: "contracts", Usage: "`DIR` of *.tlog-proof files of the contracts this agent holds", EnvVars: []string{"LEDGER_CONTRACTS"}},
+			&cli.StringFlag{Name: "addr-file", Usage: "write the address actually listened on to `FILE`", EnvVars: []string{"LEDGER_ADDR_FILE"}},
+			&cli.DurationFlag{Name: "refresh", Value: verify.DefaultRefreshInterval, Usage: "how often the agent refreshes its view of the log", EnvVars: []string{"LEDGER_REFRESH"}},
+			&cli.DurationFlag{Name: "max-checkpoint-age", Value: verify.DefaultMaxCheckpointAge, Usage: "refuse every call when the view is older than this", EnvVars: []string{"LEDGER_MAX_CHECKPOINT_AGE"}},
+			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "log `FORMAT`: auto, json or console", EnvVars: []string{"LEDGER_LOG_FORMAT"}},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "least `LEVEL` logged: debug, info, warn or error", EnvVars: []string{"LEDGER_LOG_LEVEL"}},
+		},
+		Action: func(c *cli.Context) error { return agentRun(c, s) },
+	}
+}
+
+func agentRun(c *cli.Context, s streams) error {
+	if err := requireFlags(c, "role", "key", "ledger", "log-key", "authority", "data"); err != nil {
+		return err
+	}
+	if c.Args().Present() {
+		return usageErrorf(c, "unexpected argument %q", c.Args().First())
+	}
+	role, err := roles.ParseRole(c.String("role"))
+	if err != nil {
+		return usageErrorf(c, "--role: %w", err)
+	}
+	key, err := readKey(c.String("key"))
+	if err != nil {
+		return err
+	}
+	v, err := loadVerifier(c)
+	if err != nil {
+		return err
+	}
+	authority, err := loadAuthority(c)
+	if err != nil {
+		return err
+	}
+	contracts, err := readContracts(c.String("contracts"))
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(c, s.err)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(ctx, node.Config{Key: key, Ledger: c.String("ledger"),
+		Policy:  verify.TrustPolicy{LogKey: v, Authority: authority, MaxCheckpointAge: c.Duration("max-checkpoint-age")},
+		DataDir: c.String("data"), Listen: c.String("listen"), Logger: logger.With().Str("role", string(role)).Logger(),
+		Refresh: c.Duration("refresh"), Contract: contracts})
+	if err != nil {
+		return err
+	}
+	background, err := roles.Mount(n, role, roles.Config{})
+	if err != nil {
+		n.DB.Close()
+		return withHint(err, "the payment and inventory roles run today")
+	}
+	addr, err := n.Listen()
+	if err != nil {
+		n.DB.Close()
+		return withHint(err, "choose another --listen address, or port 0 for a free one")
+	}
+	if path := c.String("addr-file"); path != "" {
+		if err := writeFileAtomic(path, []byte(addr+"\n"), 0o644); err != nil {
+			n.DB.Close()
+			return err
+		}
+		defer os.Remove(path)
+	}
+	fmt.Fprintf(s.out, "agent %s (%s) serving on http://%s\n", n.DID, role, addr)
+	done := make(chan struct{})
+	go func() { background(ctx); close(done) }()
+	err = n.Serve(ctx)
+	stop()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	return err
+}
+
+// readContracts reads every *.tlog-proof file in dir (none if dir is "").
+func readContracts(dir string) ([][]byte, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("--contracts: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("--contracts %s is not a directory", dir)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"+proofExt))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > maxContracts {
+		return nil, fmt.Errorf("%s holds %d contract proofs; at most %d are loaded", dir, len(files), maxContracts)
+	}
+	sort.Strings(files)
+	var out [][]byte
+	for _, f := range files {
+		b, err := readFileLimit(f, proofs.MaxBundleSize, "contract proof")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
