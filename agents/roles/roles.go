@@ -10,6 +10,10 @@
 //	             POST /v1/inventory/reserve   inventory:reserve
 //	             POST /v1/inventory/release   inventory:release
 //	             POST /v1/inventory/restock   inventory:restock
+//	fulfillment  POST /v1/fulfillment/label   fulfillment:label
+//	             POST /v1/fulfillment/notify  fulfillment:notify
+//	order        POST /v1/orders              order:create
+//	             GET  /v1/orders/{id}         order:create (the creator only)
 package roles
 
 import (
@@ -19,9 +23,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentledger/agentledger/agents/fulfillment"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/inventory"
 	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/payment"
 	"github.com/agentledger/agentledger/agents/receipt"
 )
@@ -49,7 +55,10 @@ func ParseRole(s string) (Role, error) {
 // Config holds each role's own settings; zero values are the roles'
 // defaults.
 type Config struct {
-	Inventory inventory.Config
+	Inventory   inventory.Config
+	Fulfillment fulfillment.Config
+	// Order must name the other agents' URLs and DIDs.
+	Order order.Config
 	// Processor is the payment processor (default: the simulated one).
 	Processor payment.Processor
 }
@@ -81,8 +90,22 @@ func Mount(n *node.Node, role Role, cfg Config) (func(ctx context.Context), erro
 		}
 		svc.Mount(n.Mux, n.Guard)
 		return func(ctx context.Context) { _ = svc.Run(ctx, time.Second) }, nil
+	case Fulfillment:
+		svc, err := fulfillment.NewService(n.DB, cfg.Fulfillment)
+		if err != nil {
+			return nil, err
+		}
+		svc.Mount(n.Mux, n.Guard)
+		return idle, nil
+	case Order:
+		svc, err := order.New(n.DB, n.Caller, cfg.Order)
+		if err != nil {
+			return nil, err
+		}
+		svc.Mount(n.Mux, n.Guard)
+		return idle, nil
 	}
-	return nil, fmt.Errorf("role %s is not built yet", role)
+	return nil, fmt.Errorf("unknown role %q", role)
 }
 
 // reconcile answers payment:reconcile with the payment agent's comparison

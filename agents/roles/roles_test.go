@@ -13,6 +13,7 @@ import (
 	"github.com/agentledger/agentledger/agents/contractref"
 	"github.com/agentledger/agentledger/agents/inventory"
 	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/internal/testledger"
@@ -107,5 +108,63 @@ func TestPaymentAndInventoryRoles(t *testing.T) {
 			t.Fatalf("reconcile never came back clean: %d %v", status, rep)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOrderFlowAcrossFourAgents runs the four agents as nodes against a
+// real ledger: a storefront places an order, and the order agent reserves,
+// charges, labels and notifies through signed calls under its contracts.
+func TestOrderFlowAcrossFourAgents(t *testing.T) {
+	l := testledger.Start(t)
+	store := l.Register("storefront", "low")
+	orderID := l.Register("order-agent", "low")
+	inv := l.Register("inventory-agent", "medium")
+	pay := l.Register("payment-agent", "high")
+	ful := l.Register("fulfillment-agent", "medium")
+	create, _ := l.Issue(store, orderID, "order:create")
+	toInv, _ := l.Issue(orderID, inv, "inventory:reserve", "inventory:release", "inventory:check")
+	toPay, _ := l.Issue(orderID, pay, "payment:charge:max_10000usd")
+	toFul, _ := l.Issue(orderID, ful, "fulfillment:label", "fulfillment:notify")
+
+	_, invURL := startRole(t, l, inv, roles.Inventory, roles.Config{Inventory: inventory.Config{Seed: map[string]int64{"sku-1": 100}}})
+	_, payURL := startRole(t, l, pay, roles.Payment, roles.Config{})
+	_, fulURL := startRole(t, l, ful, roles.Fulfillment, roles.Config{})
+	var cfg order.Config
+	cfg.InventoryURL, cfg.InventoryDID = invURL, inv.DID
+	cfg.PaymentURL, cfg.PaymentDID = payURL, pay.DID
+	cfg.FulfillmentURL, cfg.FulfillmentDID = fulURL, ful.DID
+	_, orderURL := startRole(t, l, orderID, roles.Order, roles.Config{Order: cfg}, toInv, toPay, toFul)
+
+	storefront, err := node.New(context.Background(), node.Config{Key: store.Key, Ledger: l.URL, Policy: l.Policy(),
+		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop(), Contract: [][]byte{create}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { storefront.DB.Close() })
+	body := `{"order_id":"o-1","customer":{"first":"Ada","last":"Lovelace","email":"ada@example.com"},` +
+		`"address":{"lines":["1 Main St"],"city":"London","postal_code":"N1 1AA","country":"GB"},` +
+		`"items":[{"sku":"sku-1","qty":2,"unit_price":1999}],"currency":"USD","card":"4242424242424242","note":"leave at the door"}`
+	status, got, receipt := call(t, storefront, orderURL+"/v1/orders", orderID.DID, "order:create", body)
+	if status != http.StatusCreated || got["status"] != "completed" || receipt == "" {
+		t.Fatalf("order: %d %v", status, got)
+	}
+	steps, _ := got["steps"].([]any)
+	seen := map[string]bool{}
+	for _, s := range steps {
+		step := s.(map[string]any)
+		if step["receipt_index"] == nil {
+			t.Fatalf("step without a receipt: %v", step)
+		}
+		seen[step["action"].(string)] = true
+	}
+	for _, a := range []string{"inventory:reserve", "payment:charge", "fulfillment:label", "fulfillment:notify"} {
+		if !seen[a] {
+			t.Fatalf("no %s step in %v", a, steps)
+		}
+	}
+	// The same order again changes nothing and charges nothing.
+	status, again, _ := call(t, storefront, orderURL+"/v1/orders", orderID.DID, "order:create", body)
+	if status != http.StatusOK || again["charge_id"] != got["charge_id"] {
+		t.Fatalf("retried order: %d %v", status, again)
 	}
 }

@@ -6,12 +6,16 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentledger/agentledger/agents/fulfillment"
 	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
@@ -32,9 +36,18 @@ func agentRunCommand(s streams) *cli.Command {
 			"approval is durable in the ledger. --contracts is a directory of the\n" +
 			"*.tlog-proof files of the contracts this agent holds for its own calls.\n" +
 			"\n" +
-			"Roles: payment (POST /v1/payment/{charge,refund,reconcile}) and\n" +
-			"inventory (POST /v1/inventory/{check,reserve,release,restock}).\n" +
-			"The order and fulfillment roles are not built yet.\n" +
+			"Roles and their endpoints:\n" +
+			"  order        POST /v1/orders, GET /v1/orders/{id}   (needs --config)\n" +
+			"  inventory    POST /v1/inventory/{check,reserve,release,restock}\n" +
+			"  payment      POST /v1/payment/{charge,refund,reconcile}\n" +
+			"  fulfillment  POST /v1/fulfillment/{label,notify}\n" +
+			"\n" +
+			"The order agent's --config is JSON naming the other agents, for example\n" +
+			"  {\"inventory_url\":\"http://127.0.0.1:7432\",\"inventory_did\":\"did:key:...\",\n" +
+			"   \"payment_url\":...,\"payment_did\":...,\"fulfillment_url\":...,\"fulfillment_did\":...}\n" +
+			"The fulfillment agent writes customer messages from a template, or with\n" +
+			"--llm-base-url and --llm-model through any OpenAI-compatible endpoint\n" +
+			"(the key is read from the variable --llm-api-key-env names).\n" +
 			"\n" +
 			"Example:\n" +
 			"  $ ledgerctl agent run --role payment --key payment-agent.pem --ledger http://127.0.0.1:7420 \\\n" +
@@ -51,6 +64,11 @@ func agentRunCommand(s streams) *cli.Command {
 			&cli.StringFlag{Name: "addr-file", Usage: "write the address actually listened on to `FILE`", EnvVars: []string{"LEDGER_ADDR_FILE"}},
 			&cli.DurationFlag{Name: "refresh", Value: verify.DefaultRefreshInterval, Usage: "how often the agent refreshes its view of the log", EnvVars: []string{"LEDGER_REFRESH"}},
 			&cli.DurationFlag{Name: "max-checkpoint-age", Value: verify.DefaultMaxCheckpointAge, Usage: "refuse every call when the view is older than this", EnvVars: []string{"LEDGER_MAX_CHECKPOINT_AGE"}},
+			&cli.StringFlag{Name: "config", Usage: "the order role's JSON configuration `FILE`", EnvVars: []string{"LEDGER_AGENT_CONFIG"}},
+			&cli.StringSliceFlag{Name: "stock", Usage: "inventory: seed stock as `SKU=QTY` (repeatable; only SKUs the store lacks)", EnvVars: []string{"LEDGER_STOCK"}},
+			&cli.StringFlag{Name: "llm-base-url", Usage: "fulfillment: an OpenAI-compatible API `URL` to write messages with", EnvVars: []string{"LEDGER_LLM_BASE_URL"}},
+			&cli.StringFlag{Name: "llm-model", Usage: "fulfillment: the model `NAME`", EnvVars: []string{"LEDGER_LLM_MODEL"}},
+			&cli.StringFlag{Name: "llm-api-key-env", Value: "OPENAI_API_KEY", Usage: "fulfillment: the environment `VARIABLE` holding the API key", EnvVars: []string{"LEDGER_LLM_API_KEY_ENV"}},
 			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "log `FORMAT`: auto, json or console", EnvVars: []string{"LEDGER_LOG_FORMAT"}},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "least `LEVEL` logged: debug, info, warn or error", EnvVars: []string{"LEDGER_LOG_LEVEL"}},
 		},
@@ -98,10 +116,15 @@ func agentRun(c *cli.Context, s streams) error {
 	if err != nil {
 		return err
 	}
-	background, err := roles.Mount(n, role, roles.Config{})
+	cfg, err := roleConfig(c, role)
 	if err != nil {
 		n.DB.Close()
-		return withHint(err, "the payment and inventory roles run today")
+		return err
+	}
+	background, err := roles.Mount(n, role, cfg)
+	if err != nil {
+		n.DB.Close()
+		return err
 	}
 	addr, err := n.Listen()
 	if err != nil {
@@ -154,4 +177,40 @@ func readContracts(dir string) ([][]byte, error) {
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// roleConfig reads the role's own settings from the flags.
+func roleConfig(c *cli.Context, role roles.Role) (roles.Config, error) {
+	var cfg roles.Config
+	switch role {
+	case roles.Order:
+		if c.String("config") == "" {
+			return cfg, usageErrorf(c, "the order role needs --config naming the inventory, payment and fulfillment agents")
+		}
+		oc, err := order.LoadConfig(c.String("config"))
+		if err != nil {
+			return cfg, fmt.Errorf("--config %s: %w", c.String("config"), err)
+		}
+		cfg.Order = oc
+	case roles.Inventory:
+		seed := map[string]int64{}
+		for _, s := range c.StringSlice("stock") {
+			sku, qty, ok := strings.Cut(s, "=")
+			n, err := strconv.ParseInt(qty, 10, 64)
+			if !ok || err != nil || n < 0 || sku == "" {
+				return cfg, usageErrorf(c, "--stock %s: want SKU=QTY", quoteShort(s))
+			}
+			seed[sku] = n
+		}
+		cfg.Inventory.Seed = seed
+	case roles.Fulfillment:
+		if c.String("llm-base-url") != "" {
+			llm, err := fulfillment.NewLLM(fulfillment.LLMConfig{BaseURL: c.String("llm-base-url"), Model: c.String("llm-model"), APIKeyEnv: c.String("llm-api-key-env")})
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Fulfillment.Notifier = llm
+		}
+	}
+	return cfg, nil
 }
