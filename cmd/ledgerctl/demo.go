@@ -22,18 +22,18 @@ func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
 		Usage: "run the system on this machine and check every expectation",
-		Description: `Creates a log, serves it on loopback, and walks through the seed's first
-step and what the ledger promises: the authority registers the four agents
-and the storefront and issues their scoped contracts; writes that break the
-rules are refused with a reason; a contract's tlog-proof verifies offline;
-the payment agent acts on a valid charge only after its signed approval is
-in the log, and refuses a replay, a charge over its limit, a refund and a
+		Description: `Creates a log, serves it on loopback, and walks through the seed's story
+and what the system promises. The authority registers the four agents and
+the storefront and issues their scoped contracts; writes that break the
+rules are refused with a reason; a contract's tlog-proof verifies offline.
+Then the four agents run, each with its own key, store, view of the log
+and guard: the storefront places orders that are reserved, charged,
+labelled and notified, every step approved in the log before it happens;
+a declined card is compensated and a blocked destination refused. The
+payment agent refuses a replay, a charge over its limit, a refund and a
 stolen contract; a revoked contract shows as revoked, with proof, and the
-next charge under it is refused; and the log only grows (a consistency
+next charge under it is refused; and the log only grew (a consistency
 proof between two checkpoints). It exits 0 only if every expectation held.
-
-The payment agent here enforces its contracts but moves no money yet; the
-order, inventory and fulfillment agents and the order flow come next.
 
 With no flags it uses a fresh temporary directory and removes it after.
 With --data DIR the log is kept: 'ledgerctl serve --data DIR' serves it
@@ -45,6 +45,7 @@ Example:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Usage: "keep the demo's log in `DIR` (must not hold a log)", EnvVars: []string{"LEDGER_DEMO_DATA"}},
 			&cli.BoolFlag{Name: "json", Usage: "print a machine-readable report instead of the story", EnvVars: []string{"LEDGER_DEMO_JSON"}},
+			&cli.IntFlag{Name: "orders", Value: 3, Usage: "how many orders the storefront places (1 to 1000)", EnvVars: []string{"LEDGER_DEMO_ORDERS"}},
 		},
 		Action: func(c *cli.Context) error {
 			dir, keep := c.String("data"), true
@@ -56,7 +57,10 @@ Example:
 				dir, keep = filepath.Join(tmp, "log"), false
 				defer os.RemoveAll(tmp)
 			}
-			d := &demo{out: c.App.Writer, json: c.Bool("json"), color: isTerminal(c.App.Writer), report: demoReport{DataDir: dir, Kept: keep}}
+			if n := c.Int("orders"); n < 1 || n > 1000 {
+				return usageErrorf(c, "--orders %d: want 1 to 1000", n)
+			}
+			d := &demo{out: c.App.Writer, json: c.Bool("json"), orders: c.Int("orders"), color: isTerminal(c.App.Writer), report: demoReport{DataDir: dir, Kept: keep}}
 			err := d.run(c.Context, dir)
 			if d.json {
 				if perr := printJSON(c.App.Writer, d.report); perr != nil && err == nil {
@@ -77,6 +81,7 @@ Example:
 // demoReport is the --json output.
 type demoReport struct {
 	OK      bool        `json:"ok"`
+	Orders  int         `json:"orders_placed"`
 	LogKey  string      `json:"log_key"`
 	DataDir string      `json:"data_dir"`
 	Kept    bool        `json:"kept"`
@@ -98,6 +103,7 @@ type demoEntry struct {
 }
 
 type demo struct {
+	orders int
 	out    io.Writer
 	json   bool
 	color  bool

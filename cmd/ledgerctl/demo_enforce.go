@@ -16,74 +16,109 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
-	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/inventory"
 	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/agents/order"
+	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/scope"
 	"github.com/agentledger/agentledger/verify"
 )
 
-// demoPayment is the payment agent of the demo: a node whose guard
-// protects a charge and a refund endpoint, and the order agent's client.
-type demoPayment struct {
-	url     string
-	node    *node.Node
-	order   *caller.Client
-	payment fixture.Identity
-	stop    func()
+// demoStack is the four agents of the demo running as nodes on loopback,
+// and the storefront's and the order agent's signed clients.
+type demoStack struct {
+	urls       map[string]string // role -> base URL
+	nodes      map[string]*node.Node
+	storefront *caller.Client
+	order      *caller.Client // the order agent's own client, for direct calls
+	payment    fixture.Identity
+	stops      []func()
 }
 
-// startPayment runs the payment agent on loopback, following the ledger.
-func (d *demo) startPayment(ctx context.Context, ledgerURL string, verifier note.Verifier, authority string, dir string,
-	ids map[string]fixture.Identity, contract []byte) (*demoPayment, error) {
-	payment := ids["payment-agent"]
-	n, err := node.New(ctx, node.Config{Key: payment.Key, Ledger: ledgerURL,
-		Policy:  verify.TrustPolicy{LogKey: verifier, Authority: authority},
-		DataDir: filepath.Join(dir, "agents", "payment-agent.data"), Listen: "127.0.0.1:0",
-		Logger: zerolog.Nop(), Refresh: 50 * time.Millisecond})
-	if err != nil {
-		return nil, err
+func (s *demoStack) stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
 	}
-	charge := func(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"charged": a.Request.Amount, "currency": a.Request.Currency, "receipt": a.Receipt.Index})
-	}
-	n.Mux.Handle("POST /v1/charge", n.Guard.Protect("payment:charge", demoAmount, charge))
-	n.Mux.Handle("POST /v1/refund", n.Guard.Protect("payment:refund", demoAmount, charge))
-	addr, err := n.Listen()
-	if err != nil {
-		n.DB.Close()
-		return nil, err
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = n.Serve(runCtx); close(done) }()
-	p := &demoPayment{url: "http://" + addr, node: n, payment: payment, stop: func() { cancel(); <-done }}
-	p.order = caller.New(ids["order-agent"].Key, nil, nil)
-	k, err := caller.ParseContract(contract)
-	if err == nil {
-		err = p.order.Add(k)
-	}
-	if err != nil {
-		p.stop()
-		return nil, err
-	}
-	return p, nil
 }
 
-// demoAmount reads {"amount":<minor units>,"currency":"USD"}.
-func demoAmount(_ *http.Request, body []byte) (scope.Request, error) {
-	var b struct {
-		Amount   int64  `json:"amount"`
-		Currency string `json:"currency"`
+// startAgents runs the inventory, payment, fulfillment and order agents,
+// each with its own key, store, view of the log and guard.
+func (d *demo) startAgents(ctx context.Context, cl *client.Client, verifier note.Verifier, authority, dir string,
+	ids map[string]fixture.Identity) (*demoStack, error) {
+	proof := func(what string) ([]byte, error) { return cl.Bundle(ctx, d.entry("contract "+what).Index, 0) }
+	var bundles = map[string][]byte{}
+	for _, what := range []string{"order-agent -> inventory-agent", "order-agent -> payment-agent",
+		"order-agent -> fulfillment-agent", "storefront -> order-agent"} {
+		b, err := proof(what)
+		if err != nil {
+			return nil, err
+		}
+		bundles[what] = b
 	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		return scope.Request{}, err
+	s := &demoStack{urls: map[string]string{}, nodes: map[string]*node.Node{}, payment: ids["payment-agent"]}
+	start := func(role roles.Role, name string, cfg roles.Config, contracts ...[]byte) error {
+		n, err := node.New(ctx, node.Config{Key: ids[name].Key, Ledger: cl.URL(),
+			Policy:  verify.TrustPolicy{LogKey: verifier, Authority: authority},
+			DataDir: filepath.Join(dir, "agents", name+".data"), Listen: "127.0.0.1:0",
+			Logger: zerolog.Nop(), Refresh: 50 * time.Millisecond, Contract: contracts})
+		if err != nil {
+			return err
+		}
+		background, err := roles.Mount(n, role, cfg)
+		if err == nil {
+			var addr string
+			if addr, err = n.Listen(); err == nil {
+				s.urls[string(role)] = "http://" + addr
+			}
+		}
+		if err != nil {
+			n.DB.Close()
+			return err
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{}, 2)
+		go func() { _ = n.Serve(runCtx); done <- struct{}{} }()
+		go func() { background(runCtx); done <- struct{}{} }()
+		s.nodes[string(role)] = n
+		s.stops = append(s.stops, func() { cancel(); <-done; <-done })
+		return nil
 	}
-	return scope.Request{Amount: b.Amount, Currency: b.Currency, HasAmount: true}, nil
+	fail := func(err error) (*demoStack, error) { s.stop(); return nil, err }
+	if err := start(roles.Inventory, "inventory-agent", roles.Config{Inventory: inventory.Config{
+		Seed: map[string]int64{"tea-earl-grey": 500, "mug-blue": 200, "digital-gift-card": 1000000}}}); err != nil {
+		return fail(err)
+	}
+	if err := start(roles.Payment, "payment-agent", roles.Config{}); err != nil {
+		return fail(err)
+	}
+	if err := start(roles.Fulfillment, "fulfillment-agent", roles.Config{}); err != nil {
+		return fail(err)
+	}
+	oc := order.Config{InventoryURL: s.urls["inventory"], InventoryDID: ids["inventory-agent"].DID,
+		PaymentURL: s.urls["payment"], PaymentDID: ids["payment-agent"].DID,
+		FulfillmentURL: s.urls["fulfillment"], FulfillmentDID: ids["fulfillment-agent"].DID}
+	if err := start(roles.Order, "order-agent", roles.Config{Order: oc}, bundles["order-agent -> inventory-agent"],
+		bundles["order-agent -> payment-agent"], bundles["order-agent -> fulfillment-agent"]); err != nil {
+		return fail(err)
+	}
+	s.order = s.nodes["order"].Caller
+	s.storefront = caller.New(ids["storefront"].Key, nil, nil)
+	for _, c := range []struct {
+		client *caller.Client
+		proof  string
+	}{{s.storefront, "storefront -> order-agent"}} {
+		k, err := caller.ParseContract(bundles[c.proof])
+		if err == nil {
+			err = c.client.Add(k)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return s, nil
 }
 
 // callResult is one call's answer.
@@ -91,66 +126,163 @@ type callResult struct {
 	status  int
 	reason  string
 	receipt string
+	body    map[string]any
 }
 
-func send(hc *http.Client, req *http.Request) (callResult, error) {
-	resp, err := hc.Do(req)
+func send(req *http.Request) (callResult, error) {
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return callResult{}, err
 	}
+	return readAnswer(resp), nil
+}
+
+func readAnswer(resp *http.Response) callResult {
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var e struct {
-		Error string `json:"error"`
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	reason, _ := body["error"].(string)
+	return callResult{status: resp.StatusCode, reason: reason, receipt: resp.Header.Get(contractref.ReceiptHeader), body: body}
+}
+
+// demoOrder is an order the storefront places.
+func demoOrder(id, country, card string, items ...string) []byte {
+	type item struct {
+		SKU       string `json:"sku"`
+		Qty       int64  `json:"qty"`
+		UnitPrice int64  `json:"unit_price"`
 	}
-	_ = json.Unmarshal(body, &e)
-	return callResult{status: resp.StatusCode, reason: e.Error, receipt: resp.Header.Get(contractref.ReceiptHeader)}, nil
+	var lines []item
+	for _, sku := range items {
+		lines = append(lines, item{SKU: sku, Qty: 1, UnitPrice: 1299})
+	}
+	b, _ := json.Marshal(map[string]any{"order_id": id,
+		"customer": map[string]string{"first": "Ada", "last": "Lovelace", "email": "ada@example.com"},
+		"address":  map[string]any{"lines": []string{"12 Analytical Row"}, "city": "London", "postal_code": "N1 1AA", "country": country},
+		"items":    lines, "currency": "USD", "card": card, "note": "please leave with the neighbour"})
+	return b
+}
+
+// placeOrders has the storefront place n orders and shows each go through
+// every agent with its receipts, then a declined card compensated and a
+// restricted destination refused.
+func (d *demo) placeOrders(ctx context.Context, s *demoStack, n int) error {
+	call := func(body []byte) (callResult, error) {
+		resp, err := s.storefront.Call(ctx, http.MethodPost, s.urls["order"]+"/v1/orders", s.nodes["order"].DID, "order:create", body)
+		if err != nil {
+			return callResult{}, err
+		}
+		return readAnswer(resp), nil
+	}
+	for i := 1; i <= n; i++ {
+		items := []string{"tea-earl-grey", "mug-blue"}
+		if i%3 == 0 {
+			items = []string{"digital-gift-card"}
+		}
+		got, err := call(demoOrder(fmt.Sprintf("demo-%03d", i), "GB", "4242424242424242", items...))
+		if err != nil {
+			return err
+		}
+		steps := receiptsOf(got.body)
+		d.expect(fmt.Sprintf("order demo-%03d (%s)", i, got.body["classification"]),
+			got.status == http.StatusCreated && got.body["status"] == "completed" && len(steps) >= 3,
+			fmt.Sprintf("%d %v; receipts %s", got.status, got.body["status"], steps))
+		d.report.Orders++
+	}
+	got, err := call(demoOrder("demo-declined", "GB", "4000000000000002", "tea-earl-grey"))
+	if err != nil {
+		return err
+	}
+	d.expect("a declined card: the reservation is released", got.body["status"] == "payment_failed" && hasStep(got.body, "inventory:release"),
+		fmt.Sprintf("%d %v, steps %s", got.status, got.body["status"], receiptsOf(got.body)))
+	got, err = call(demoOrder("demo-restricted", "KP", "4242424242424242", "tea-earl-grey"))
+	if err != nil {
+		return err
+	}
+	d.expect("an order to a blocked destination, refused before anything is reserved",
+		got.status == 422 && got.body["reason"] == "restricted_destination" && len(receiptsOf(got.body)) == 0,
+		fmt.Sprintf("%d %v", got.status, got.body["reason"]))
+	return nil
+}
+
+// receiptsOf lists "action@index" for an order's steps.
+func receiptsOf(body map[string]any) string {
+	steps, _ := body["steps"].([]any)
+	out := ""
+	for _, s := range steps {
+		step, _ := s.(map[string]any)
+		if idx, ok := step["receipt_index"].(float64); ok {
+			if out != "" {
+				out += " "
+			}
+			out += fmt.Sprintf("%s@%d", step["action"], int64(idx))
+		}
+	}
+	return out
+}
+
+func hasStep(body map[string]any, action string) bool {
+	steps, _ := body["steps"].([]any)
+	for _, s := range steps {
+		if step, _ := s.(map[string]any); step["action"] == action && step["outcome"] != "failed" {
+			return true
+		}
+	}
+	return false
 }
 
 // enforce shows the payment agent acting on a valid call, with its receipt
 // in the log before it acts, and refusing calls its contract does not
 // cover.
-func (d *demo) enforce(ctx context.Context, p *demoPayment, cl *client.Client, verifier note.Verifier, ids map[string]fixture.Identity) error {
-	k, err := p.order.Pick(p.payment.DID, "payment:charge")
+func (d *demo) enforce(ctx context.Context, s *demoStack, cl *client.Client, verifier note.Verifier, ids map[string]fixture.Identity) error {
+	pay := s.urls["payment"]
+	k, err := s.order.Pick(s.payment.DID, "payment:charge")
 	if err != nil {
 		return err
 	}
-	req, err := p.order.NewRequest(ctx, http.MethodPost, p.url+"/v1/charge", k, []byte(`{"amount":12999,"currency":"USD"}`))
+	charge := func(id string, amount int64, currency string) []byte {
+		b, _ := json.Marshal(map[string]any{"order_id": id, "idempotency_key": id + "-charge", "amount": amount, "currency": currency, "card": "4242424242424242"})
+		return b
+	}
+	body := charge("direct-1", 12999, "USD")
+	req, err := s.order.NewRequest(ctx, http.MethodPost, pay+"/v1/payment/charge", k, body)
 	if err != nil {
 		return err
 	}
 	replayed := req.Clone(ctx)
-	replayed.Body = io.NopCloser(bytes.NewReader([]byte(`{"amount":12999,"currency":"USD"}`)))
-	got, err := send(http.DefaultClient, req)
+	replayed.Body = io.NopCloser(bytes.NewReader(body))
+	got, err := send(req)
 	if err != nil {
 		return err
 	}
 	d.expect("order-agent charges $129.99 at payment-agent", got.status == http.StatusOK && got.receipt != "",
 		fmt.Sprintf("%d, Ledger-Receipt: %s", got.status, got.receipt))
 	if got.status == http.StatusOK {
-		ok, detail := d.checkReceipt(ctx, cl, verifier, got.receipt, p.payment.DID)
+		ok, detail := d.checkReceipt(ctx, cl, verifier, got.receipt, s.payment.DID)
 		d.expect("the receipt is payment-agent's signed approval, in the log", ok, detail)
 	}
-	got, err = send(http.DefaultClient, replayed)
+	got, err = send(replayed)
 	if err != nil {
 		return err
 	}
 	d.expect("the same signed request sent again", got.status == 401 && got.reason == "replay", fmt.Sprintf("%d %s", got.status, got.reason))
 
 	for _, c := range []struct {
-		name, path, body string
-		status           int
-		reason           string
+		name, path string
+		body       []byte
+		status     int
+		reason     string
 	}{
-		{"a charge one cent over the $10,000 limit", "/v1/charge", `{"amount":1000001,"currency":"USD"}`, 403, "amount_exceeded"},
-		{"a charge in another currency", "/v1/charge", `{"amount":100,"currency":"EUR"}`, 403, "currency_mismatch"},
-		{"a refund under a charge-only contract", "/v1/refund", `{"amount":100,"currency":"USD"}`, 403, "scope_missing"},
+		{"a charge one cent over the $10,000 limit", "/v1/payment/charge", charge("direct-2", 1000001, "USD"), 403, "amount_exceeded"},
+		{"a charge in another currency", "/v1/payment/charge", charge("direct-3", 100, "EUR"), 403, "currency_mismatch"},
+		{"a refund under a charge-only contract", "/v1/payment/refund", []byte(`{"charge_id":"x","amount":100,"currency":"USD","idempotency_key":"r-1"}`), 403, "scope_missing"},
 	} {
-		req, err := p.order.NewRequest(ctx, http.MethodPost, p.url+c.path, k, []byte(c.body))
+		req, err := s.order.NewRequest(ctx, http.MethodPost, pay+c.path, k, c.body)
 		if err != nil {
 			return err
 		}
-		got, err := send(http.DefaultClient, req)
+		got, err := send(req)
 		if err != nil {
 			return err
 		}
@@ -158,11 +290,11 @@ func (d *demo) enforce(ctx context.Context, p *demoPayment, cl *client.Client, v
 	}
 	// The inventory agent presents the order agent's contract as its own.
 	thief := caller.New(ids["inventory-agent"].Key, nil, nil)
-	req, err = thief.NewRequest(ctx, http.MethodPost, p.url+"/v1/charge", k, []byte(`{"amount":100,"currency":"USD"}`))
+	req, err = thief.NewRequest(ctx, http.MethodPost, pay+"/v1/payment/charge", k, charge("direct-4", 100, "USD"))
 	if err != nil {
 		return err
 	}
-	got, err = send(http.DefaultClient, req)
+	got, err = send(req)
 	if err != nil {
 		return err
 	}
@@ -206,24 +338,25 @@ func (d *demo) checkReceipt(ctx context.Context, cl *client.Client, verifier not
 
 // refusedAfterRevocation waits until the payment agent's view covers the
 // revocation at index, then shows its next charge refused.
-func (d *demo) refusedAfterRevocation(ctx context.Context, p *demoPayment, index uint64) error {
+func (d *demo) refusedAfterRevocation(ctx context.Context, s *demoStack, index uint64) error {
 	deadline := time.Now().Add(10 * time.Second)
-	for p.node.Follower.Checkpoint().Size <= index {
+	for s.nodes["payment"].Follower.Checkpoint().Size <= index {
 		if time.Now().After(deadline) {
 			d.expect("the next charge is refused", false, "the payment agent's view never reached the revocation")
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	k, err := p.order.Pick(p.payment.DID, "payment:charge")
+	k, err := s.order.Pick(s.payment.DID, "payment:charge")
 	if err != nil {
 		return err
 	}
-	req, err := p.order.NewRequest(ctx, http.MethodPost, p.url+"/v1/charge", k, []byte(`{"amount":500,"currency":"USD"}`))
+	req, err := s.order.NewRequest(ctx, http.MethodPost, s.urls["payment"]+"/v1/payment/charge", k,
+		[]byte(`{"order_id":"after-revocation","idempotency_key":"after-revocation","amount":500,"currency":"USD","card":"4242424242424242"}`))
 	if err != nil {
 		return err
 	}
-	got, err := send(http.DefaultClient, req)
+	got, err := send(req)
 	if err != nil {
 		return err
 	}

@@ -122,32 +122,33 @@ func (d *demo) run(ctx context.Context, dir string) error {
 		return err
 	}
 
-	d.say("7. The payment agent enforces its contract, and writes each approval to the log first")
-	payProof, err := cl.Bundle(ctx, d.entry("contract order-agent -> payment-agent").Index, 0)
+	d.say("7. The four agents run, each behind its guard; the storefront places orders")
+	stack, err := d.startAgents(ctx, cl, verifier, authority.DID, dir, ids)
 	if err != nil {
 		return err
 	}
-	pay, err := d.startPayment(ctx, cl.URL(), verifier, authority.DID, dir, ids, payProof)
-	if err != nil {
-		return err
-	}
-	defer pay.stop()
-	if err := d.enforce(ctx, pay, cl, verifier, ids); err != nil {
+	defer stack.stop()
+	if err := d.placeOrders(ctx, stack, d.orders); err != nil {
 		return err
 	}
 
-	d.say("8. Revoke the order -> payment contract; the ledger shows it revoked, and the agent refuses")
+	d.say("8. The payment agent acts only within its contract, and records each approval first")
+	if err := d.enforce(ctx, stack, cl, verifier, ids); err != nil {
+		return err
+	}
+
+	d.say("9. Revoke the order -> payment contract; the ledger shows it revoked, and the agent refuses")
 	revIndex, err := d.revoke(ctx, cl, verifier, authority, contracts["order-agent -> payment-agent"])
 	if err != nil {
 		return err
 	}
 	if revIndex != nil {
-		if err := d.refusedAfterRevocation(ctx, pay, *revIndex); err != nil {
+		if err := d.refusedAfterRevocation(ctx, stack, *revIndex); err != nil {
 			return err
 		}
 	}
 
-	d.say("9. The log only grew: a consistency proof between two checkpoints")
+	d.say("10. The log only grew: a consistency proof between two checkpoints")
 	cp2, err := fetchCheckpoint(ctx, cl, verifier)
 	if err != nil {
 		return err
@@ -159,8 +160,8 @@ func (d *demo) run(ctx context.Context, dir string) error {
 	d.expect(fmt.Sprintf("checkpoint %d is a prefix of checkpoint %d", cp1.Size, cp2.Size), err == nil,
 		describeCheck(err, fmt.Sprintf("%d-hash proof verified", len(p))))
 
-	d.say("\nThe payment agent here enforces contracts but moves no money yet; the order,")
-	d.say("inventory and fulfillment agents and the order flow are not built yet.")
+	d.say("\nEvery approval above is a signed action entry in the log; the receipts")
+	d.say("verify with 'ledgerctl verify-inclusion --index N' against the kept log.")
 	return d.finish()
 }
 
