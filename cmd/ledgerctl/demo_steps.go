@@ -47,14 +47,32 @@ var demoContracts = []demoContract{
 
 const demoTTL = time.Hour
 
-func (d *demo) run(ctx context.Context, dir string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// demoEnv is the seed's world after its first step: a log served on
+// loopback, the parties registered, and the seed's contracts issued.
+type demoEnv struct {
+	cl        *client.Client
+	verifier  note.Verifier
+	vkey      string
+	authority fixture.Identity
+	ids       map[string]fixture.Identity
+	contracts map[string][]byte // "caller -> callee" -> contract entry
+	cp        proofs.SignedCheckpoint
+}
 
+// setup runs steps 1 to 4 of the demo: create the log, serve it, register
+// the parties and issue the seed's contracts. stop shuts the ledger down.
+func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop = cancel
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 	d.say("1. Create a log and its authority key")
 	vkey, authorityDID, err := initLog(dir, demoOrigin)
 	if err != nil {
-		return err
+		return nil, stop, err
 	}
 	d.report.LogKey = vkey
 	d.say("   log key:   %s\n   authority: %s\n   data:      %s", vkey, authorityDID, dir)
@@ -66,51 +84,57 @@ func (d *demo) run(ctx context.Context, dir string) error {
 		served <- serve(ctx, serveConfig{dir: dir, listen: "127.0.0.1:0", addrFile: addrFile,
 			interval: 50 * time.Millisecond, shutdownTimeout: 5 * time.Second}, zerolog.Nop())
 	}()
-	defer func() { cancel(); <-served }()
+	stop = func() { cancel(); <-served }
 	addr, err := waitForFile(ctx, addrFile, served)
 	if err != nil {
-		return err
+		return nil, stop, err
 	}
-	cl, err := client.New("http://"+addr, nil)
-	if err != nil {
-		return err
+	env = &demoEnv{vkey: vkey, contracts: map[string][]byte{}}
+	if env.cl, err = client.New("http://"+addr, nil); err != nil {
+		return nil, stop, err
 	}
 	d.say("   ledger at http://%s", addr)
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return err
+	if env.verifier, err = note.NewVerifier(vkey); err != nil {
+		return nil, stop, err
 	}
 	authKey, err := keyfile.Read(filepath.Join(dir, fileAuthorityKey))
 	if err != nil {
-		return err
+		return nil, stop, err
 	}
-	authority := fixture.FromKey("authority", authKey)
+	env.authority = fixture.FromKey("authority", authKey)
 
 	d.say("3. The authority registers the four agents and the storefront")
-	ids, err := d.register(ctx, cl, authority, dir)
-	if err != nil {
-		return err
+	if env.ids, err = d.register(ctx, env.cl, env.authority, dir); err != nil {
+		return nil, stop, err
 	}
 
 	d.say("4. The authority issues the seed's scoped contracts (ttl %v)", demoTTL)
-	contracts := map[string][]byte{} // "caller->callee" -> contract entry
 	for _, c := range demoContracts {
-		raw, id, err := fixture.Contract(authority.Key, ids[c.caller].DID, ids[c.callee].DID, c.scopes, time.Now(), demoTTL)
+		raw, id, err := fixture.Contract(env.authority.Key, env.ids[c.caller].DID, env.ids[c.callee].DID, c.scopes, time.Now(), demoTTL)
 		if err != nil {
-			return err
+			return nil, stop, err
 		}
-		res, err := cl.Append(ctx, raw)
+		res, err := env.cl.Append(ctx, raw)
 		what := c.caller + " -> " + c.callee
 		d.expect("contract "+what, err == nil, describeAppend(res, err)+" "+strings.Join(c.scopes, " "))
 		if err == nil {
-			contracts[what] = raw
+			env.contracts[what] = raw
 			d.report.Entries = append(d.report.Entries, demoEntry{What: "contract " + what, ID: id, Index: res.Index})
 		}
 	}
-	cp1, err := checkpointCovering(ctx, cl, verifier, d.coveredSize(), 10*time.Second)
+	if env.cp, err = checkpointCovering(ctx, env.cl, env.verifier, d.coveredSize(), 10*time.Second); err != nil {
+		return nil, stop, err
+	}
+	return env, stop, nil
+}
+
+func (d *demo) run(ctx context.Context, dir string) error {
+	env, stop, err := d.setup(ctx, dir)
 	if err != nil {
 		return err
 	}
+	defer stop()
+	cl, verifier, authority, ids, contracts, cp1 := env.cl, env.verifier, env.authority, env.ids, env.contracts, env.cp
 
 	d.say("5. Writes the ledger must refuse")
 	if err := d.refusals(ctx, cl, authority, ids); err != nil {

@@ -103,6 +103,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			callCommand(std),
 			benchCommand(),
 			demoCommand(),
+			upCommand(std),
 		},
 	}
 	app.OnUsageError = onUsageError

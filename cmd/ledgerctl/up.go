@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// upCommand is `ledgerctl up`.
+func upCommand(s streams) *cli.Command {
+	return &cli.Command{
+		Name:  "up",
+		Usage: "run the ledger and the four agents on this machine until interrupted",
+		Description: `Creates a log, registers the four agents and a storefront, issues the
+seed's contracts, and runs the ledger and the order, inventory, payment and
+fulfillment agents on loopback, each with its own key, store and guard,
+until interrupted (Ctrl-C). It prints the URLs, the DIDs, the log key, and
+where the keys and contract proofs are (each agent's address is also in
+DIR/agents/ROLE.addr), so you can place orders with
+'ledgerctl call' as the storefront and check every receipt with
+'ledgerctl verify-inclusion'.
+
+With no flags it uses a temporary directory, removed on exit. With --data
+DIR (which must not hold a log yet) everything is kept there, and
+'ledgerctl serve --data DIR' serves the log afterwards.
+
+Example:
+  ledgerctl up --data ./stack`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "data", Usage: "keep the stack in `DIR` (must not hold a log)", EnvVars: []string{"LEDGER_UP_DATA"}},
+		},
+		Action: func(c *cli.Context) error {
+			dir := c.String("data")
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "agentledger-up-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = filepath.Join(tmp, "log")
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return up(ctx, s.out, dir)
+		},
+	}
+}
+
+// up brings the stack up, prints how to reach it, and waits for ctx.
+func up(ctx context.Context, out io.Writer, dir string) error {
+	d := &demo{out: io.Discard, json: true, report: demoReport{DataDir: dir, Kept: true}}
+	env, stopLedger, err := d.setup(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer stopLedger()
+	stack, err := d.startAgents(ctx, env.cl, env.verifier, env.authority.DID, dir, env.ids)
+	if err != nil {
+		return err
+	}
+	defer stack.stop()
+	proofDir := filepath.Join(dir, "contracts")
+	if err := os.MkdirAll(proofDir, 0o755); err != nil {
+		return err
+	}
+	var proofs []string
+	for _, c := range demoContracts {
+		what := c.caller + " -> " + c.callee
+		b, err := env.cl.Bundle(ctx, d.entry("contract "+what).Index, 0)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(proofDir, c.caller+"--"+c.callee+proofExt)
+		if err := writeFileAtomic(path, b, 0o644); err != nil {
+			return err
+		}
+		proofs = append(proofs, fmt.Sprintf("  %-34s %s  (%s)", what, path, strings.Join(c.scopes, " ")))
+	}
+	// Each agent's address, for scripts: DIR/agents/ROLE.addr, written last.
+	for role, u := range stack.urls {
+		if err := writeFileAtomic(filepath.Join(dir, "agents", role+".addr"), []byte(strings.TrimPrefix(u, "http://")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "ledger       %s\n", env.cl.URL())
+	fmt.Fprintf(out, "log key      %s\n", env.vkey)
+	fmt.Fprintf(out, "authority    %s\n", env.authority.DID)
+	fmt.Fprintf(out, "data         %s\n", dir)
+	for _, role := range []string{"order", "inventory", "payment", "fulfillment"} {
+		fmt.Fprintf(out, "%-12s %s  %s\n", role, stack.urls[role], stack.nodes[role].DID)
+	}
+	fmt.Fprintf(out, "storefront   %s  key %s\n", env.ids["storefront"].DID, filepath.Join(dir, "agents", "storefront.pem"))
+	fmt.Fprintf(out, "contracts\n%s\n", strings.Join(proofs, "\n"))
+	fmt.Fprintf(out, "\nPlace an order as the storefront:\n  ledgerctl call --key %s --contract %s \\\n    --url %s/v1/orders --action order:create --body order.json\n",
+		filepath.Join(dir, "agents", "storefront.pem"), filepath.Join(proofDir, "storefront--order-agent"+proofExt), stack.urls["order"])
+	fmt.Fprintf(out, "Running; press Ctrl-C to stop.\n")
+	<-ctx.Done()
+	return nil
+}
