@@ -104,6 +104,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			benchCommand(),
 			demoCommand(),
 			upCommand(std),
+			orderCommand(std),
 		},
 	}
 	app.OnUsageError = onUsageError
