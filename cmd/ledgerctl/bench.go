@@ -25,8 +25,9 @@ Examples:
   ledgerctl bench append --writers 64 --entries 100000
   ledgerctl bench append --writers 64 --entries 50000 --http http://127.0.0.1:7420 --key DIR/authority.pem
   ledgerctl bench proof --entries 1000000
-  ledgerctl bench guard --requests 5000`,
-		Subcommands: []*cli.Command{benchAppendCommand(), benchProofCommand(), benchGuardCommand()},
+  ledgerctl bench guard --requests 5000
+  ledgerctl bench orders --orders 2000 --concurrency 32`,
+		Subcommands: []*cli.Command{benchAppendCommand(), benchProofCommand(), benchGuardCommand(), benchOrdersCommand()},
 	}
 }
 
@@ -126,7 +127,8 @@ verification. It also reports the receipt append against the real ledger
 fetched and verified cold (p50/p99).
 
 Example:
-  ledgerctl bench guard --requests 5000`,
+  ledgerctl bench guard --requests 5000
+  ledgerctl bench orders --orders 2000 --concurrency 32`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "requests", Value: 5000, Usage: "requests per measurement", EnvVars: []string{"LEDGER_BENCH_REQUESTS"}},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON", EnvVars: []string{"LEDGER_BENCH_JSON"}},

@@ -46,8 +46,11 @@ func (s *demoStack) stop() {
 
 // startAgents runs the inventory, payment, fulfillment and order agents,
 // each with its own key, store, view of the log and guard.
+// demoStock is the inventory the demo's stack starts with.
+var demoStock = map[string]int64{"tea-earl-grey": 500, "mug-blue": 200, "digital-gift-card": 1000000}
+
 func (d *demo) startAgents(ctx context.Context, cl *client.Client, verifier note.Verifier, authority, dir string,
-	ids map[string]fixture.Identity) (*demoStack, error) {
+	ids map[string]fixture.Identity, stock map[string]int64) (*demoStack, error) {
 	proof := func(what string) ([]byte, error) { return cl.Bundle(ctx, d.entry("contract "+what).Index, 0) }
 	var bundles = map[string][]byte{}
 	for _, what := range []string{"order-agent -> inventory-agent", "order-agent -> payment-agent",
@@ -87,8 +90,7 @@ func (d *demo) startAgents(ctx context.Context, cl *client.Client, verifier note
 		return nil
 	}
 	fail := func(err error) (*demoStack, error) { s.stop(); return nil, err }
-	if err := start(roles.Inventory, "inventory-agent", roles.Config{Inventory: inventory.Config{
-		Seed: map[string]int64{"tea-earl-grey": 500, "mug-blue": 200, "digital-gift-card": 1000000}}}); err != nil {
+	if err := start(roles.Inventory, "inventory-agent", roles.Config{Inventory: inventory.Config{Seed: stock}}); err != nil {
 		return fail(err)
 	}
 	if err := start(roles.Payment, "payment-agent", roles.Config{}); err != nil {

@@ -147,7 +147,7 @@ func (d *demo) run(ctx context.Context, dir string) error {
 	}
 
 	d.say("7. The four agents run, each behind its guard; the storefront places orders")
-	stack, err := d.startAgents(ctx, cl, verifier, authority.DID, dir, ids)
+	stack, err := d.startAgents(ctx, cl, verifier, authority.DID, dir, ids, demoStock)
 	if err != nil {
 		return err
 	}

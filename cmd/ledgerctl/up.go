@@ -61,7 +61,7 @@ func up(ctx context.Context, out io.Writer, dir string) error {
 		return err
 	}
 	defer stopLedger()
-	stack, err := d.startAgents(ctx, env.cl, env.verifier, env.authority.DID, dir, env.ids)
+	stack, err := d.startAgents(ctx, env.cl, env.verifier, env.authority.DID, dir, env.ids, demoStock)
 	if err != nil {
 		return err
 	}
