@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
@@ -169,7 +170,21 @@ func (s *Service) charge(ctx context.Context, o *Order, card string) (string, re
 		Currency       string `json:"currency"`
 		Card           string `json:"card"`
 	}{o.Ref, "charge-" + o.Ref, o.Amount, o.Currency, card}
-	r := s.call(ctx, s.cfg.PaymentURL+"/v1/payment/charge", s.cfg.PaymentDID, ActionCharge, req)
+	// The idempotency key makes a retry safe, so a payment agent that is
+	// down or restarting is retried with backoff before the order is
+	// compensated: whatever it did before it went away, the retry gets
+	// that first answer and charges nothing more.
+	var r result
+	for delay, deadline := 100*time.Millisecond, time.Now().Add(time.Duration(s.cfg.ChargeRetry)); ; delay = min(2*delay, 2*time.Second) {
+		r = s.call(ctx, s.cfg.PaymentURL+"/v1/payment/charge", s.cfg.PaymentDID, ActionCharge, req)
+		if !transient(r) || time.Now().Add(delay).After(deadline) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
 	var resp struct {
 		ChargeID string `json:"charge_id"`
 		Status   string `json:"status"`
@@ -178,6 +193,12 @@ func (s *Service) charge(ctx context.Context, o *Order, card string) (string, re
 		r.reason, r.detail = reasonNotSucceeded, "charge status "+resp.Status
 	}
 	return resp.ChargeID, r
+}
+
+// transient reports whether a call failed in a way a retry may fix: no
+// answer, or the callee (or its ledger) unavailable.
+func transient(r result) bool {
+	return r.reason == reasonUnreachable || r.status == http.StatusServiceUnavailable || r.status == http.StatusBadGateway
 }
 
 func (s *Service) refund(ctx context.Context, o *Order) (string, result) {

@@ -72,6 +72,10 @@ type Config struct {
 	ReservationTTL Duration `json:"reservation_ttl"`
 	// CallTimeout bounds each downstream call.
 	CallTimeout Duration `json:"call_timeout"`
+	// ChargeRetry is how long a charge is retried, under the same
+	// idempotency key, while the payment agent is unreachable or
+	// unavailable (default 10s; 0 in JSON means the default).
+	ChargeRetry Duration `json:"charge_retry"`
 
 	InventoryURL   string `json:"inventory_url"`
 	InventoryDID   string `json:"inventory_did"`
@@ -129,6 +133,9 @@ func (c *Config) Defaults() {
 	}
 	if c.ReservationTTL <= 0 {
 		c.ReservationTTL = Duration(DefaultReservationTTL)
+	}
+	if c.ChargeRetry <= 0 {
+		c.ChargeRetry = Duration(10 * time.Second)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -73,10 +73,28 @@ func (d *downstream) setFail(action string, f failure) {
 	d.fail[action] = f
 }
 
+func (d *downstream) clearFail(action string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.fail, action)
+}
+
 func (d *downstream) count(action string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.calls[action]
+}
+
+func (d *downstream) allBodies(action string) []map[string]any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []map[string]any
+	for _, b := range d.bodies[action] {
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		out = append(out, m)
+	}
+	return out
 }
 
 func (d *downstream) lastBody(action string) map[string]any {

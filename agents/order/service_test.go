@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/internal/fixture"
@@ -133,6 +134,34 @@ func TestHighValueNeedsCoveringPaymentContract(t *testing.T) {
 	})
 }
 
+// TestChargeRetriedWhilePaymentIsDown has the payment agent unavailable
+// for a moment: the order agent retries the charge under the same
+// idempotency key and the order completes, with one reservation.
+func TestChargeRetriedWhilePaymentIsDown(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.down.setFail(order.ActionCharge, failure{http.StatusServiceUnavailable, "ledger_unavailable"})
+	go func() {
+		time.Sleep(250 * time.Millisecond)
+		e.down.clearFail(order.ActionCharge)
+	}()
+	code, v := e.create(customer.DID, newOrder("R-1", "US"))
+	if code != http.StatusCreated || v.Status != order.StatusCompleted {
+		t.Fatalf("got %d %+v", code, v)
+	}
+	if n := e.down.count(order.ActionCharge); n < 2 {
+		t.Fatalf("charge called %d times; the outage was not retried", n)
+	}
+	if n := e.down.count(order.ActionReserve); n != 1 {
+		t.Fatalf("reserve called %d times", n)
+	}
+	bodies := e.down.allBodies(order.ActionCharge)
+	for _, b := range bodies {
+		if b["idempotency_key"] != bodies[0]["idempotency_key"] {
+			t.Fatalf("retries used different idempotency keys: %v", bodies)
+		}
+	}
+}
+
 func TestChargeFailureReleasesReservation(t *testing.T) {
 	for name, f := range map[string]failure{
 		"declined": {http.StatusPaymentRequired, "card_declined"},
@@ -140,7 +169,8 @@ func TestChargeFailureReleasesReservation(t *testing.T) {
 		"down":     {http.StatusBadGateway, "processor_unavailable"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, envOptions{refund: true})
+			// No retry window: the order is compensated at once.
+			e := newEnv(t, envOptions{refund: true, cfg: func(c *order.Config) { c.ChargeRetry = order.Duration(time.Millisecond) }})
 			e.down.setFail(order.ActionCharge, f)
 			code, v := e.create(customer.DID, newOrder("P-1", "US"))
 			if code != http.StatusPaymentRequired || v.Status != order.StatusPaymentFailed || v.ChargeID != "" {
@@ -166,7 +196,11 @@ func TestChargeFailureReleasesReservation(t *testing.T) {
 
 func TestChargeUnreachableReleasesReservation(t *testing.T) {
 	dead := "http://127.0.0.1:1"
-	e := newEnv(t, envOptions{cfg: func(c *order.Config) { c.PaymentURL = dead }})
+	// A short retry window: the payment agent never comes back.
+	e := newEnv(t, envOptions{cfg: func(c *order.Config) {
+		c.PaymentURL = dead
+		c.ChargeRetry = order.Duration(300 * time.Millisecond)
+	}})
 	code, v := e.create(customer.DID, newOrder("U-1", "US"))
 	if code != http.StatusPaymentRequired || v.Status != order.StatusPaymentFailed || !slices.Contains(v.Flags, "charge_outcome_unknown") {
 		t.Fatalf("got %d %+v", code, v)
