@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -364,4 +365,137 @@ func (d *demo) refusedAfterRevocation(ctx context.Context, s *demoStack, index u
 	}
 	d.expect("the next charge under it is refused", got.status == 403 && got.reason == "contract_revoked", fmt.Sprintf("%d %s", got.status, got.reason))
 	return nil
+}
+
+// moreAttacks runs the rest of the enforcement issue's attacks against the
+// payment agent and shows each refused with its reason: what the guard
+// checks before any contract, contracts that are not in force, and a
+// relying party whose view of the log is stale.
+func (d *demo) moreAttacks(ctx context.Context, s *demoStack, cl *client.Client, verifier note.Verifier, authority fixture.Identity, ids map[string]fixture.Identity) error {
+	pay := s.urls["payment"] + "/v1/payment/charge"
+	k, err := s.order.Pick(s.payment.DID, "payment:charge")
+	if err != nil {
+		return err
+	}
+	n := 0
+	charge := func() []byte {
+		n++
+		return []byte(fmt.Sprintf(`{"order_id":"attack-%d","idempotency_key":"attack-%d","amount":100,"currency":"USD","card":"4242424242424242"}`, n, n))
+	}
+	expect := func(name string, req *http.Request, status int, reason string) error {
+		got, err := send(req)
+		if err != nil {
+			return err
+		}
+		d.expect(name, got.status == status && got.reason == reason, fmt.Sprintf("%d %s", got.status, got.reason))
+		return nil
+	}
+	plain, _ := http.NewRequestWithContext(ctx, http.MethodPost, pay, bytes.NewReader(charge()))
+	if err := expect("an unsigned request", plain, 401, "signature_missing"); err != nil {
+		return err
+	}
+	req, err := s.order.NewRequest(ctx, http.MethodPost, pay, k, charge())
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Signature", "sig1=:"+strings.Repeat("A", 86)+"==:")
+	if err := expect("a forged signature", req, 401, "signature_invalid"); err != nil {
+		return err
+	}
+	req, err = s.order.NewRequest(ctx, http.MethodPost, pay, k, charge())
+	if err != nil {
+		return err
+	}
+	changed := []byte(`{"order_id":"attack-x","idempotency_key":"attack-x","amount":999999,"currency":"USD","card":"4242424242424242"}`)
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(changed)), int64(len(changed))
+	if err := expect("the body changed after signing", req, 401, "digest_mismatch"); err != nil {
+		return err
+	}
+	late := caller.New(ids["order-agent"].Key, nil, func() time.Time { return time.Now().Add(-10 * time.Minute) })
+	req, err = late.NewRequest(ctx, http.MethodPost, pay, k, charge())
+	if err != nil {
+		return err
+	}
+	if err := expect("a request signed ten minutes ago", req, 401, "signature_stale"); err != nil {
+		return err
+	}
+	// Contracts that are not in force.
+	issue := func(start time.Time, callee string) (caller.Contract, error) {
+		raw, _, err := fixture.Contract(authority.Key, ids["order-agent"].DID, ids[callee].DID, []string{"payment:charge:max_10000usd"}, start, time.Hour)
+		if err != nil {
+			return caller.Contract{}, err
+		}
+		res, err := cl.Append(ctx, raw)
+		if err != nil {
+			return caller.Contract{}, err
+		}
+		if _, err := checkpointCovering(ctx, cl, verifier, res.Index+1, 10*time.Second); err != nil {
+			return caller.Contract{}, err
+		}
+		b, err := cl.Bundle(ctx, res.Index, 0)
+		if err != nil {
+			return caller.Contract{}, err
+		}
+		return caller.ParseContract(b)
+	}
+	for _, c := range []struct {
+		name   string
+		start  time.Time
+		callee string
+		reason string
+	}{
+		{"a contract that expired an hour ago", time.Now().Add(-2 * time.Hour), "payment-agent", "contract_expired"},
+		{"a contract valid only from tomorrow", time.Now().Add(24 * time.Hour), "payment-agent", "contract_not_yet_valid"},
+		{"a contract for another audience (inventory) at payment", time.Now(), "inventory-agent", "contract_audience_mismatch"},
+	} {
+		bad, err := issue(c.start, c.callee)
+		if err != nil {
+			return err
+		}
+		req, err := s.order.NewRequest(ctx, http.MethodPost, pay, bad, charge())
+		if err != nil {
+			return err
+		}
+		if err := expect(c.name, req, 403, c.reason); err != nil {
+			return err
+		}
+	}
+	unlogged, _, err := fixture.Contract(authority.Key, ids["order-agent"].DID, s.payment.DID, []string{"payment:charge"}, time.Now(), time.Hour)
+	if err != nil {
+		return err
+	}
+	ghost := caller.Contract{Ref: k.Ref}
+	ghost.Ref.LeafHash = proofs.LeafHash(unlogged)
+	req, err = s.order.NewRequest(ctx, http.MethodPost, pay, ghost, charge())
+	if err != nil {
+		return err
+	}
+	if err := expect("a validly signed contract that was never appended", req, 403, "contract_unknown"); err != nil {
+		return err
+	}
+	// A payment agent that cannot reach the ledger refuses everything.
+	stale, err := node.New(ctx, node.Config{Key: s.payment.Key, Ledger: "http://127.0.0.1:1",
+		Policy:  verify.TrustPolicy{LogKey: verifier, Authority: authority.DID},
+		DataDir: filepath.Join(d.report.DataDir, "agents", "payment-agent.unreachable"), Listen: "127.0.0.1:0", Logger: zerolog.Nop()})
+	if err != nil {
+		return err
+	}
+	if _, err := roles.Mount(stale, roles.Payment, roles.Config{}); err != nil {
+		stale.DB.Close()
+		return err
+	}
+	addr, err := stale.Listen()
+	if err != nil {
+		stale.DB.Close()
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = stale.Serve(runCtx); close(done) }()
+	defer func() { cancel(); <-done }()
+	req, err = s.order.NewRequest(ctx, http.MethodPost, "http://"+addr+"/v1/payment/charge", k, charge())
+	if err != nil {
+		return err
+	}
+	return expect("a payment agent whose ledger is unreachable", req, 503, "checkpoint_stale")
 }

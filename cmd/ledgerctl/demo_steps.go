@@ -160,6 +160,9 @@ func (d *demo) run(ctx context.Context, dir string) error {
 	if err := d.enforce(ctx, stack, cl, verifier, ids); err != nil {
 		return err
 	}
+	if err := d.moreAttacks(ctx, stack, cl, verifier, authority, ids); err != nil {
+		return err
+	}
 
 	d.say("9. Revoke the order -> payment contract; the ledger shows it revoked, and the agent refuses")
 	revIndex, err := d.revoke(ctx, cl, verifier, authority, contracts["order-agent -> payment-agent"])
