@@ -2,8 +2,6 @@ package guard_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,21 +24,20 @@ import (
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
 	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testledger"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/ledger/httpapi"
-	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/scope"
 	"github.com/agentledger/agentledger/verify"
 )
 
-const origin = "guard.test/log"
+const origin = testledger.Origin
 
 // ledgerWorld is a real ledger on loopback, with the registry's rules.
 type ledgerWorld struct {
 	t         testing.TB
+	l         *testledger.Ledger
 	log       *ledger.Log
-	srv       *httptest.Server
 	client    *client.Client
 	verifier  note.Verifier
 	authority fixture.Identity
@@ -48,60 +45,21 @@ type ledgerWorld struct {
 
 func newLedger(t testing.TB, signer note.Signer, verifier note.Verifier, authority fixture.Identity) *ledgerWorld {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "db")
-	if err := ledger.Create(dir, origin); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: 10 * time.Millisecond, Indexer: registry.Indexer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
-	api := httpapi.New(l, reg, zerolog.Nop(), nil)
-	api.ServeRegistry(reg)
-	srv := httptest.NewServer(api)
-	t.Cleanup(func() { srv.Close(); l.Close() })
-	c, _ := client.New(srv.URL, nil)
-	return &ledgerWorld{t: t, log: l, srv: srv, client: c, verifier: verifier, authority: authority}
+	l := testledger.StartWith(t, signer, verifier, authority)
+	return &ledgerWorld{t: t, l: l, log: l.Log, client: l.Client, verifier: verifier, authority: authority}
 }
 
-func newLogKeys(t testing.TB) (note.Signer, note.Verifier) {
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := note.NewSigner(skey)
-	v, _ := note.NewVerifier(vkey)
-	return s, v
-}
+func newLogKeys(t testing.TB) (note.Signer, note.Verifier) { return testledger.NewLogKey(t) }
 
 // append appends an entry and waits until a checkpoint covers it.
 func (w *ledgerWorld) append(raw []byte, err error) client.AppendResult {
 	w.t.Helper()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	res, err := w.client.Append(context.Background(), raw)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, size, _ := w.log.Checkpoint(); size > res.Index {
-			return res
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("no checkpoint covers %d", res.Index)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return w.l.Append(raw, err)
 }
 
 func (w *ledgerWorld) register(name, risk string) fixture.Identity {
 	w.t.Helper()
-	id := fixture.NewIdentity(name)
-	w.append(fixture.Registration(w.authority.Key, id, risk, time.Now()))
-	return id
+	return w.l.Register(name, risk)
 }
 
 // issue appends a contract valid from start for ttl and returns it with

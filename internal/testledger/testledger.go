@@ -37,9 +37,16 @@ type Ledger struct {
 	Authority fixture.Identity
 }
 
-// Start runs a ledger until the test ends. It publishes checkpoints every
-// 10 ms.
+// Start runs a ledger with fresh keys until the test ends. It publishes
+// checkpoints every 10 ms.
 func Start(t testing.TB) *Ledger {
+	t.Helper()
+	signer, verifier := NewLogKey(t)
+	return StartWith(t, signer, verifier, fixture.NewIdentity("authority"))
+}
+
+// NewLogKey makes a log signing key pair for Origin.
+func NewLogKey(t testing.TB) (note.Signer, note.Verifier) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, Origin)
 	if err != nil {
@@ -47,6 +54,13 @@ func Start(t testing.TB) *Ledger {
 	}
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
+	return signer, verifier
+}
+
+// StartWith runs a ledger under the given log key and authority: two
+// ledgers started with one key are a forked log.
+func StartWith(t testing.TB, signer note.Signer, verifier note.Verifier, authority fixture.Identity) *Ledger {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ledger")
 	if err := ledger.Create(dir, Origin); err != nil {
 		t.Fatal(err)
@@ -55,7 +69,6 @@ func Start(t testing.TB) *Ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authority := fixture.NewIdentity("authority")
 	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
 	api := httpapi.New(l, reg, zerolog.Nop(), nil)
 	api.ServeRegistry(reg)
@@ -103,11 +116,12 @@ func (l *Ledger) Register(name, risk string) fixture.Identity {
 	return id
 }
 
-// Issue issues a contract valid from now for an hour and returns its
+// Issue issues a contract valid for about an hour and returns its
 // tlog-proof and reference.
 func (l *Ledger) Issue(subject, audience fixture.Identity, scopes ...string) ([]byte, statement.ContractRef) {
 	l.t.Helper()
-	raw, _, err := fixture.Contract(l.Authority.Key, subject.DID, audience.DID, scopes, time.Now(), time.Hour)
+	// Valid from a minute ago, so clock skew never makes it not yet valid.
+	raw, _, err := fixture.Contract(l.Authority.Key, subject.DID, audience.DID, scopes, time.Now().Add(-time.Minute), time.Hour)
 	res := l.Append(raw, err)
 	bundle, err := l.Client.Bundle(context.Background(), res.Index, 0)
 	if err != nil {
