@@ -224,12 +224,25 @@ func (f *Follower) checkOlder(ctx context.Context, cur, older proofs.SignedCheck
 // readEntries reads entries [v.size(), size) from the entry bundles and
 // integrates them into v.
 func (f *Follower) readEntries(ctx context.Context, v *view, size uint64) error {
-	authority := f.opts.Policy.Authority
-	for v.size() < size {
-		start := v.size()
-		bundle := start / proofs.TileWidth
+	return ReadEntries(ctx, f.opts.Source, v.size(), size, func(_ uint64, e []byte) error {
+		return v.add(e, f.opts.Policy.Authority)
+	})
+}
+
+// TileSource serves C2SP tlog-tiles (ledger/client.Client does).
+type TileSource interface {
+	Tile(ctx context.Context, t proofs.Tile) ([]byte, error)
+}
+
+// ReadEntries reads entries [from, size) from src's entry bundles and calls
+// fn for each, in index order. It does not verify them: the caller checks
+// their leaf hashes against a signed checkpoint before trusting or keeping
+// anything (Follower does, by extending its compact range to the root).
+func ReadEntries(ctx context.Context, src TileSource, from, size uint64, fn func(index uint64, entry []byte) error) error {
+	for next := from; next < size; {
+		bundle := next / proofs.TileWidth
 		width := min(size-bundle*proofs.TileWidth, proofs.TileWidth)
-		data, err := f.opts.Source.Tile(ctx, proofs.Tile{Entries: true, Index: bundle, Width: uint16(width)})
+		data, err := src.Tile(ctx, proofs.Tile{Entries: true, Index: bundle, Width: uint16(width)})
 		if err != nil {
 			return fmt.Errorf("fetch entry bundle %d: %w", bundle, err)
 		}
@@ -237,10 +250,11 @@ func (f *Follower) readEntries(ctx context.Context, v *view, size uint64) error 
 		if err != nil {
 			return fmt.Errorf("entry bundle %d: %w", bundle, err)
 		}
-		for _, e := range entries[start-bundle*proofs.TileWidth:] {
-			if err := v.add(e, authority); err != nil {
+		for _, e := range entries[next-bundle*proofs.TileWidth:] {
+			if err := fn(next, e); err != nil {
 				return err
 			}
+			next++
 		}
 	}
 	return nil

@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,8 +55,21 @@ func report(stderr io.Writer, err error) int {
 	if isUsage(err) {
 		return exitUsage
 	}
+	var coded *exitCodeError
+	if errors.As(err, &coded) {
+		return coded.code
+	}
 	return exitFailed
 }
+
+// exitCodeError is a failure with its own exit code (audit's 3 and 4).
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string { return e.err.Error() }
+func (e *exitCodeError) Unwrap() error { return e.err }
 
 // newApp returns the ledgerctl application. It keeps no state outside the
 // returned value, so run can be called many times in one process.
@@ -99,6 +113,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			checkpointCommand(std),
 			verifyInclusionCommand(std),
 			verifyConsistencyCommand(std),
+			auditCommand(std),
 			exportProofCommand(std),
 			callCommand(std),
 			benchCommand(),

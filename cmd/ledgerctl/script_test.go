@@ -43,6 +43,7 @@ func TestScripts(t *testing.T) {
 			"post":     cmdPost,
 			"examples": cmdExamples,
 			"nowenv":   cmdNowEnv,
+			"sleep":    cmdSleep,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Under -race every process sleeps a second before exiting
@@ -232,4 +233,19 @@ func cmdNowEnv(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: nowenv VAR")
 	}
 	ts.Setenv(args[0], time.Now().UTC().Format(time.RFC3339))
+}
+
+// cmdSleep waits for a duration (a Go duration, at most 10s), for
+// background commands that act on a timer.
+//
+//	sleep DURATION
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil || d < 0 || d > 10*time.Second {
+		ts.Fatalf("sleep: %q is not a duration up to 10s", args[0])
+	}
+	time.Sleep(d)
 }

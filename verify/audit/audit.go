@@ -1,0 +1,348 @@
+// Package audit checks an agentledger log after the fact: one entry at a
+// time, in index order, against the write rules of protocol.md §1, the
+// statement rules of §1a, the scopes of §1b and the checks an agent makes
+// before it acts (§9). It keeps a small, JSON-serializable State so that a
+// later run can Resume where the last one stopped.
+//
+// The package is pure (no I/O, no storage, nothing from the server side)
+// so that an auditor can vendor it.
+//
+// # Rules and kinds
+//
+// Every entry:
+//   - malformed_entry: the bytes are not a canonical envelope (§1);
+//   - bad_signature: the signature does not verify;
+//   - invalid_statement: the payload does not parse strictly (§1a).
+//
+// Write rules (§1), which the ledger enforces, so a violation here means the
+// log holds an entry the ledger should have refused:
+//   - not_authority: a registration or contract not signed by the authority;
+//   - issuer_mismatch: a contract whose issuer is not its signer;
+//   - name_taken, did_registered: a registration reusing a name or a DID;
+//   - unknown_party: a contract whose subject or audience (Reason) is not a
+//     registered agent;
+//   - contract_id_taken: a contract reusing an id;
+//   - unknown_contract: a revocation of a leaf hash that is no contract;
+//   - not_issuer: a revocation by neither the authority nor the issuer;
+//   - already_revoked: a second revocation of a contract;
+//   - unregistered_signer: an action not signed by a registered agent;
+//   - agent_mismatch: an action whose agent is not its signer.
+//
+// An entry that breaks a write rule takes no effect: a refused
+// registration registers nobody, a refused contract cannot be relied on,
+// and no further rule is checked for it.
+//
+// Registrations come before use (rule 3). Because entries are audited in
+// index order, "registered" always means "registered at a lower index":
+// contract parties are checked by unknown_party and action signers by
+// unregistered_signer, and an action's caller that is not registered yet
+// is unregistered_identity (Reason "caller").
+//
+// Actions (§9); all that apply are reported:
+//   - unregistered_identity: the caller is not registered;
+//   - nonce_reused: the caller, agent and nonce were used by an earlier
+//     action (Detail names its index);
+//   - contract_not_in_log: the contract reference is not a contract that
+//     took effect at a lower index (Reason "later_index", "not_a_contract"
+//     or "leaf_mismatch"); the checks below need the contract and are
+//     skipped;
+//   - not_audience: the signer is not the contract's audience;
+//   - not_subject: the caller is not the contract's subject;
+//   - outside_validity: the action's time is outside the contract's
+//     validity, widened by the skew (Reason "not_yet_valid" or "expired");
+//   - after_revocation: the contract was revoked at a lower index;
+//   - not_covered: no granted scope covers the action with every
+//     constraint holding; Reason is the scope reason (scope_missing,
+//     amount_exceeded, currency_mismatch, quantity_exceeded,
+//     constraint_value_missing, bad_request).
+//
+// An action an agent records on its own initiative names the contract of
+// the request that triggered it (for example an inventory:restock after an
+// order ran the stock low). Unless that contract grants the action too, it
+// is reported as not_covered. That is intended for now: the audit holds
+// every action to a contract that covers it.
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/statement"
+)
+
+// Violation kinds.
+const (
+	KindMalformedEntry       = "malformed_entry"
+	KindBadSignature         = "bad_signature"
+	KindInvalidStatement     = "invalid_statement"
+	KindNotAuthority         = "not_authority"
+	KindIssuerMismatch       = "issuer_mismatch"
+	KindNameTaken            = "name_taken"
+	KindDIDRegistered        = "did_registered"
+	KindUnknownParty         = "unknown_party"
+	KindContractIDTaken      = "contract_id_taken"
+	KindUnknownContract      = "unknown_contract"
+	KindNotIssuer            = "not_issuer"
+	KindAlreadyRevoked       = "already_revoked"
+	KindUnregisteredSigner   = "unregistered_signer"
+	KindAgentMismatch        = "agent_mismatch"
+	KindUnregisteredIdentity = "unregistered_identity"
+	KindContractNotInLog     = "contract_not_in_log"
+	KindNotAudience          = "not_audience"
+	KindNotSubject           = "not_subject"
+	KindOutsideValidity      = "outside_validity"
+	KindAfterRevocation      = "after_revocation"
+	KindNotCovered           = "not_covered"
+	KindNonceReused          = "nonce_reused"
+)
+
+// MaxViolations is the most violations a State lists; further ones are
+// only counted in State.DroppedViolations (and in Counts.Invalid).
+const MaxViolations = 1 << 16
+
+// ErrOutOfOrder is returned (wrapped) by Check for an index other than
+// State().Next.
+var ErrOutOfOrder = errors.New("audit: entry out of order")
+
+// Engine audits a log entry by entry. It is not safe for concurrent use.
+type Engine struct {
+	skew  time.Duration
+	limit int
+	s     State
+	// Derived from s.Contracts, not serialized.
+	byIndex map[uint64]string // contract index -> leaf hash (base64)
+	byID    map[string]uint64 // contract id -> index
+}
+
+// New returns an engine that audits a log from index 0. authority is the
+// authority's did:key; skew widens each contract's validity window as in
+// statement.Contract.ValidAt.
+func New(authority string, skew time.Duration) *Engine {
+	return &Engine{
+		skew:  skew,
+		limit: MaxViolations,
+		s: State{Authority: authority, Agents: map[string]Agent{}, Names: map[string]uint64{},
+			Contracts: map[string]Contract{}, Revoked: map[string]uint64{}, Nonces: map[string]uint64{},
+			Violations: []Violation{}},
+		byIndex: map[uint64]string{},
+		byID:    map[string]uint64{},
+	}
+}
+
+// Resume returns an engine that goes on from s.Next with the state s. It
+// refuses (ErrState) a state that is not internally consistent. With the
+// same skew, auditing [0,n), then Resume from the State, then [n,m) ends
+// in the same State as auditing [0,m) in one go.
+func Resume(s State, skew time.Duration) (*Engine, error) {
+	s = s.clone()
+	byIndex, byID, err := s.check()
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{skew: skew, limit: MaxViolations, s: s, byIndex: byIndex, byID: byID}, nil
+}
+
+// State returns a deep copy of the engine's state.
+func (e *Engine) State() State { return e.s.clone() }
+
+// Check audits entry, the log entry at index. index must be State().Next:
+// any other index is refused with an error wrapping ErrOutOfOrder and
+// changes nothing, so the state always describes exactly [0, Next).
+// Violations are recorded in the state, never returned as errors.
+func (e *Engine) Check(index uint64, entry []byte) error {
+	if index != e.s.Next {
+		return fmt.Errorf("%w: got index %d, want %d", ErrOutOfOrder, index, e.s.Next)
+	}
+	c := &checker{index: index}
+	e.check(c, entry)
+	e.s.Next++
+	e.s.Counts.Entries++
+	if len(c.vs) > 0 {
+		e.s.Counts.Invalid++
+	}
+	for _, v := range c.vs {
+		if len(e.s.Violations) < e.limit {
+			e.s.Violations = append(e.s.Violations, v)
+		} else {
+			e.s.DroppedViolations++
+		}
+	}
+	return nil
+}
+
+// checker collects the violations of one entry.
+type checker struct {
+	index uint64
+	vs    []Violation
+}
+
+func (c *checker) add(kind, reason, format string, args ...any) {
+	c.vs = append(c.vs, Violation{Index: c.index, Kind: kind, Reason: reason, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (e *Engine) check(c *checker, entry []byte) {
+	env, err := envelope.Parse(entry)
+	if err != nil {
+		c.add(KindMalformedEntry, "", "%v", err)
+		return
+	}
+	switch env.Kind {
+	case envelope.KindRegistration:
+		e.s.Counts.Registrations++
+	case envelope.KindContract:
+		e.s.Counts.Contracts++
+	case envelope.KindRevocation:
+		e.s.Counts.Revocations++
+	case envelope.KindAction:
+		e.s.Counts.Actions++
+	}
+	if _, err := env.Verify(); err != nil {
+		c.add(KindBadSignature, "", "%v", err)
+		return
+	}
+	st, err := statement.Parse(env.Kind, env.Payload)
+	if err != nil {
+		c.add(KindInvalidStatement, "", "%v", err)
+		return
+	}
+	switch st := st.(type) {
+	case *statement.Registration:
+		e.registration(c, env.KeyID, st)
+	case *statement.Contract:
+		e.contract(c, env.KeyID, st, entry)
+	case *statement.Revocation:
+		e.revocation(c, env.KeyID, st)
+	case *statement.Action:
+		e.action(c, env.KeyID, st)
+	}
+}
+
+func (e *Engine) registration(c *checker, signer string, r *statement.Registration) {
+	if signer != e.s.Authority {
+		c.add(KindNotAuthority, "", "only the authority registers agents; %s is not the authority", signer)
+		return
+	}
+	if idx, ok := e.s.Names[r.Name]; ok {
+		c.add(KindNameTaken, "", "name %q was registered at index %d", r.Name, idx)
+	}
+	if a, ok := e.s.Agents[r.DID]; ok {
+		c.add(KindDIDRegistered, "", "%s was registered at index %d", r.DID, a.Index)
+	}
+	if len(c.vs) > 0 {
+		return
+	}
+	e.s.Agents[r.DID] = Agent{Name: r.Name, Index: c.index}
+	e.s.Names[r.Name] = c.index
+}
+
+func (e *Engine) contract(c *checker, signer string, ct *statement.Contract, entry []byte) {
+	if signer != e.s.Authority {
+		c.add(KindNotAuthority, "", "only the authority issues contracts; %s is not the authority", signer)
+		return
+	}
+	if ct.Issuer != signer {
+		c.add(KindIssuerMismatch, "", "contract issuer %s is not its signer %s", ct.Issuer, signer)
+		return
+	}
+	for _, p := range []struct{ role, did string }{{"subject", ct.Subject}, {"audience", ct.Audience}} {
+		if _, ok := e.s.Agents[p.did]; !ok {
+			c.add(KindUnknownParty, p.role, "contract %s %s is not registered before index %d", p.role, p.did, c.index)
+		}
+	}
+	if idx, ok := e.byID[ct.ID]; ok {
+		c.add(KindContractIDTaken, "", "contract id %s was issued at index %d", ct.ID, idx)
+	}
+	if len(c.vs) > 0 {
+		return
+	}
+	leaf := proofs.LeafHash(entry).String()
+	e.s.Contracts[leaf] = Contract{Index: c.index, ID: ct.ID, Issuer: ct.Issuer, Subject: ct.Subject,
+		Audience: ct.Audience, Scopes: ct.Scopes, NotBefore: ct.NotBefore, Expires: ct.Expires}
+	e.byIndex[c.index] = leaf
+	e.byID[ct.ID] = c.index
+}
+
+func (e *Engine) revocation(c *checker, signer string, r *statement.Revocation) {
+	leaf := r.Contract.String()
+	ct, ok := e.s.Contracts[leaf]
+	if !ok {
+		c.add(KindUnknownContract, "", "no contract with leaf hash %s is in the log before index %d", leaf, c.index)
+		return
+	}
+	if signer != e.s.Authority && signer != ct.Issuer {
+		c.add(KindNotIssuer, "", "only the authority or the contract's issuer may revoke it; %s is neither", signer)
+		return
+	}
+	if idx, ok := e.s.Revoked[leaf]; ok {
+		c.add(KindAlreadyRevoked, "", "contract at index %d was revoked at index %d", ct.Index, idx)
+		return
+	}
+	e.s.Revoked[leaf] = c.index
+}
+
+func (e *Engine) action(c *checker, signer string, a *statement.Action) {
+	if _, ok := e.s.Agents[signer]; !ok {
+		c.add(KindUnregisteredSigner, "", "%s is not a registered agent", signer)
+		return
+	}
+	if a.Agent != signer {
+		c.add(KindAgentMismatch, "", "the statement names %s, the signer is %s", a.Agent, signer)
+		return
+	}
+	if _, ok := e.s.Agents[a.Caller]; !ok {
+		c.add(KindUnregisteredIdentity, "caller", "caller %s is not registered before index %d", a.Caller, c.index)
+	}
+	key := a.Caller + "|" + a.Agent + "|" + a.Nonce
+	if idx, ok := e.s.Nonces[key]; ok {
+		c.add(KindNonceReused, "", "nonce %q from %s was used at index %d", a.Nonce, a.Caller, idx)
+	} else {
+		e.s.Nonces[key] = c.index
+	}
+	ct, leaf, ok := e.contractAt(c, a.Contract)
+	if !ok {
+		return
+	}
+	if signer != ct.Audience {
+		c.add(KindNotAudience, "", "signer %s is not the contract's audience %s", signer, ct.Audience)
+	}
+	if a.Caller != ct.Subject {
+		c.add(KindNotSubject, "", "caller %s is not the contract's subject %s", a.Caller, ct.Subject)
+	}
+	sc := statement.Contract{NotBefore: ct.NotBefore, Expires: ct.Expires}
+	if err := sc.ValidAt(a.Time, e.skew); err != nil {
+		reason := "expired"
+		if errors.Is(err, statement.ErrNotYetValid) {
+			reason = "not_yet_valid"
+		}
+		c.add(KindOutsideValidity, reason, "%v", err)
+	}
+	if idx, ok := e.s.Revoked[leaf]; ok {
+		c.add(KindAfterRevocation, "", "contract at index %d was revoked at index %d", ct.Index, idx)
+	}
+	if d := scope.Grants(ct.Scopes, a.Request()); !d.Allowed {
+		c.add(KindNotCovered, string(d.Reason), "%s", d.Detail)
+	}
+}
+
+// contractAt returns the contract ref names, if it took effect at a lower
+// index than the action, and reports contract_not_in_log otherwise.
+func (e *Engine) contractAt(c *checker, ref statement.ContractRef) (Contract, string, bool) {
+	if ref.Index >= c.index {
+		c.add(KindContractNotInLog, "later_index", "contract index %d is not before the action's %d", ref.Index, c.index)
+		return Contract{}, "", false
+	}
+	leaf, ok := e.byIndex[ref.Index]
+	if !ok {
+		c.add(KindContractNotInLog, "not_a_contract", "entry %d is not a contract in force in the log", ref.Index)
+		return Contract{}, "", false
+	}
+	if want := ref.LeafHash.String(); leaf != want {
+		c.add(KindContractNotInLog, "leaf_mismatch", "entry %d has leaf hash %s, not %s", ref.Index, leaf, want)
+		return Contract{}, "", false
+	}
+	return e.s.Contracts[leaf], leaf, true
+}
