@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // Audit exit codes, beyond 0 ok, 1 failed and 2 usage.
@@ -44,18 +45,34 @@ signed checkpoints and the failing proof, writes them to an evidence file in
 --state that 'ledgerctl verify-consistency --evidence-in FILE' re-checks
 offline, and exits 3.
 
-Exit codes: 0 consistent, 1 the audit could not be done (the reason is on
-stderr), 2 usage, 3 inconsistency (evidence written).
+With --full it also audits the content of every entry, resuming where the
+last run stopped: it reads the entries through the tile API and uses them
+only once their leaf hashes extend the audited tree to the verified
+checkpoint's root. It then checks every signature and writer, that
+registrations come before use, and for every action that its contract is
+in the log at a lower index, names the signer as audience and the caller
+as subject, is in force and unrevoked at its time, covers the action with
+every constraint, and that its nonce is unique. The report counts entries
+per kind and lists every violation with its index (--json for machines).
+
+Exit codes: 0 consistent (and clean), 1 the audit could not be done (the
+reason is on stderr), 2 usage, 3 inconsistency (evidence written) or
+entries that do not match the signed tree, 4 violations found by --full.
 
 Example:
   ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit
-  ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit --follow --interval 5s`,
+  ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit --follow --interval 5s
+  ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit --full --authority ./log/authority.did`,
 		Flags: []cli.Flag{
 			ledgerFlag(),
 			logKeyFlag(),
 			&cli.StringFlag{Name: "state", Usage: "the auditor's state `DIR` (the last verified checkpoint, evidence)", EnvVars: []string{"LEDGER_AUDIT_STATE"}},
 			&cli.BoolFlag{Name: "follow", Usage: "keep auditing every --interval until interrupted", EnvVars: []string{"LEDGER_AUDIT_FOLLOW"}},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between audits with --follow", EnvVars: []string{"LEDGER_AUDIT_INTERVAL"}},
+			&cli.BoolFlag{Name: "full", Usage: "also audit every entry's content (resumes where the last run stopped)", EnvVars: []string{"LEDGER_AUDIT_FULL"}},
+			&cli.StringFlag{Name: "authority", Usage: "with --full: the authority's `DID` (or a file holding it)", EnvVars: []string{"LEDGER_AUTHORITY"}},
+			&cli.DurationFlag{Name: "skew", Value: verify.DefaultSkew, Usage: "with --full: the clock-skew window for contract validity", EnvVars: []string{"LEDGER_AUDIT_SKEW"}},
+			&cli.BoolFlag{Name: "json", Usage: "with --full: print the report as JSON", EnvVars: []string{"LEDGER_AUDIT_JSON"}},
 		},
 		Action: func(c *cli.Context) error {
 			if err := requireFlags(c, "ledger", "log-key", "state"); err != nil {
@@ -76,15 +93,31 @@ Example:
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return fmt.Errorf("audit state: %w", err)
 			}
+			authority := ""
+			if c.Bool("full") {
+				if authority, err = loadAuthority(c); err != nil {
+					return err
+				}
+				if authority == "" {
+					return usageErrorf(c, "--full needs --authority, the did:key whose contracts count")
+				}
+			}
+			once := func(ctx context.Context) error {
+				cp, err := auditConsistency(ctx, s.out, cl, v, dir)
+				if err != nil || !c.Bool("full") {
+					return err
+				}
+				return auditFull(ctx, s, cl, cp, authority, dir, c.Duration("skew"), c.Bool("json"))
+			}
 			if !c.Bool("follow") {
-				return auditConsistency(c.Context, s.out, cl, v, dir)
+				return once(c.Context)
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			t := time.NewTicker(c.Duration("interval"))
 			defer t.Stop()
 			for {
-				if err := auditConsistency(ctx, s.out, cl, v, dir); err != nil {
+				if err := once(ctx); err != nil {
 					var coded *exitCodeError
 					if errors.As(err, &coded) || ctx.Err() != nil {
 						return err
@@ -103,27 +136,27 @@ Example:
 
 // auditConsistency checks the ledger's latest checkpoint against the one
 // stored in dir, and stores it once it is proved consistent.
-func auditConsistency(ctx context.Context, out io.Writer, cl *client.Client, v note.Verifier, dir string) error {
+func auditConsistency(ctx context.Context, out io.Writer, cl *client.Client, v note.Verifier, dir string) (proofs.SignedCheckpoint, error) {
 	latest, err := fetchCheckpoint(ctx, cl, v)
 	if err != nil {
-		return err
+		return proofs.SignedCheckpoint{}, err
 	}
 	path := filepath.Join(dir, auditCheckpointFile)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := writeFileAtomic(path, latest.Note, 0o644); err != nil {
-			return err
+			return latest, err
 		}
 		fmt.Fprintf(out, "first audit: trusting checkpoint %d (root %s) of log %q; later audits prove the log only grew from it\n",
 			latest.Size, latest.Root, latest.Origin)
-		return nil
+		return latest, nil
 	}
 	if err != nil {
-		return fmt.Errorf("audit state: %w", err)
+		return proofs.SignedCheckpoint{}, fmt.Errorf("audit state: %w", err)
 	}
 	stored, err := proofs.OpenCheckpoint(raw, v.Name(), v)
 	if err != nil {
-		return fmt.Errorf("the stored checkpoint %s does not verify under the log key: %w", path, err)
+		return proofs.SignedCheckpoint{}, fmt.Errorf("the stored checkpoint %s does not verify under the log key: %w", path, err)
 	}
 	older, newer := stored, latest
 	if latest.Size < stored.Size {
@@ -132,30 +165,30 @@ func auditConsistency(ctx context.Context, out io.Writer, cl *client.Client, v n
 	var p proofs.ConsistencyProof
 	if older.Size != newer.Size && older.Size > 0 {
 		if p, err = cl.ConsistencyProof(ctx, older.Size, newer.Size); err != nil {
-			return fmt.Errorf("fetching the consistency proof %d -> %d: %w", older.Size, newer.Size, err)
+			return stored, fmt.Errorf("fetching the consistency proof %d -> %d: %w", older.Size, newer.Size, err)
 		}
 	}
 	if err := proofs.VerifyConsistency(older, newer, p); err != nil {
 		var inc *proofs.InconsistencyError
 		if !errors.As(err, &inc) {
-			return err
+			return stored, err
 		}
 		evidence := filepath.Join(dir, fmt.Sprintf("evidence-%d-%d.txt", inc.Old.Size, inc.New.Size))
 		if werr := writeFileAtomic(evidence, inc.MarshalEvidence(), 0o644); werr != nil {
-			return errors.Join(err, werr)
+			return stored, errors.Join(err, werr)
 		}
 		printInconsistency(out, inc)
-		return &exitCodeError{code: exitInconsistent, err: withHint(
+		return stored, &exitCodeError{code: exitInconsistent, err: withHint(
 			fmt.Errorf("the log is not consistent with checkpoint %d seen before; evidence written to %s: %w", stored.Size, evidence, err),
 			"re-check the evidence offline with: ledgerctl verify-consistency --evidence-in "+evidence+" --log-key LOG_KEY")}
 	}
 	if latest.Size < stored.Size {
 		fmt.Fprintf(out, "consistent, but the ledger served checkpoint %d, older than %d seen before; keeping %d\n", latest.Size, stored.Size, stored.Size)
-		return nil
+		return stored, nil
 	}
 	if err := writeFileAtomic(path, latest.Note, 0o644); err != nil {
-		return err
+		return stored, err
 	}
 	fmt.Fprintf(out, "consistent: log %q grew from %d to %d entries (%d-hash proof verified)\n", latest.Origin, stored.Size, latest.Size, len(p))
-	return nil
+	return latest, nil
 }
