@@ -316,15 +316,7 @@ func agentListCommand(s streams) *cli.Command {
 			if c.Args().Present() {
 				return usageErrorf(c, "unexpected argument %q", c.Args().First())
 			}
-			authority, err := loadAuthority(c)
-			if err != nil {
-				return err
-			}
-			v, err := loadVerifier(c)
-			if err != nil {
-				return err
-			}
-			cl, err := newClient(c)
+			authority, v, cl, err := openVerified(c)
 			if err != nil {
 				return err
 			}
@@ -390,15 +382,7 @@ func agentShowCommand(s streams) *cli.Command {
 			if err := checkAgentArg(c, "agent", arg); err != nil {
 				return err
 			}
-			authority, err := loadAuthority(c)
-			if err != nil {
-				return err
-			}
-			v, err := loadVerifier(c)
-			if err != nil {
-				return err
-			}
-			cl, err := newClient(c)
+			authority, v, cl, err := openVerified(c)
 			if err != nil {
 				return err
 			}

@@ -65,15 +65,7 @@ func contractListCommand(s streams) *cli.Command {
 					}
 				}
 			}
-			authority, err := loadAuthority(c)
-			if err != nil {
-				return err
-			}
-			v, err := loadVerifier(c)
-			if err != nil {
-				return err
-			}
-			cl, err := newClient(c)
+			authority, v, cl, err := openVerified(c)
 			if err != nil {
 				return err
 			}
@@ -148,15 +140,7 @@ func contractShowCommand(s streams) *cli.Command {
 			if err := checkContractID(c, id); err != nil {
 				return err
 			}
-			authority, err := loadAuthority(c)
-			if err != nil {
-				return err
-			}
-			v, err := loadVerifier(c)
-			if err != nil {
-				return err
-			}
-			cl, err := newClient(c)
+			authority, v, cl, err := openVerified(c)
 			if err != nil {
 				return err
 			}

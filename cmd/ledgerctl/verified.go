@@ -318,3 +318,22 @@ func signerNote(signer, authority string) string {
 	}
 	return signer + " (the authority)"
 }
+
+// openVerified returns what a command that prints what the ledger says
+// needs to check it first: the authority to hold signers to (may be ""),
+// the log's verifier, and a client.
+func openVerified(c *cli.Context) (string, note.Verifier, *client.Client, error) {
+	authority, err := loadAuthority(c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	v, err := loadVerifier(c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return authority, v, cl, nil
+}
