@@ -55,6 +55,9 @@ as subject, is in force and unrevoked at its time, covers the action with
 every constraint, and that its nonce is unique. The report counts entries
 per kind and lists every violation with its index (--json for machines).
 
+With --dir it audits a mirror made by 'ledgerctl export' instead, with no
+network at all: consistency proofs are computed from the mirror's tiles.
+
 Exit codes: 0 consistent (and clean), 1 the audit could not be done (the
 reason is on stderr), 2 usage, 3 inconsistency (evidence written) or
 entries that do not match the signed tree, 4 violations found by --full.
@@ -62,10 +65,12 @@ entries that do not match the signed tree, 4 violations found by --full.
 Example:
   ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit
   ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit --follow --interval 5s
-  ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit --full --authority ./log/authority.did`,
+  ledgerctl audit --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --state ./audit --full --authority ./log/authority.did
+  ledgerctl audit --dir ./mirror --log-key ./log/log.pub --state ./audit --full --authority ./log/authority.did`,
 		Flags: []cli.Flag{
 			ledgerFlag(),
 			logKeyFlag(),
+			&cli.StringFlag{Name: "dir", Usage: "audit the mirror in `DIR` (made by ledgerctl export) instead of a ledger, with no network (--ledger is then ignored)", EnvVars: []string{"LEDGER_AUDIT_DIR"}},
 			&cli.StringFlag{Name: "state", Usage: "the auditor's state `DIR` (the last verified checkpoint, evidence)", EnvVars: []string{"LEDGER_AUDIT_STATE"}},
 			&cli.BoolFlag{Name: "follow", Usage: "keep auditing every --interval until interrupted", EnvVars: []string{"LEDGER_AUDIT_FOLLOW"}},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between audits with --follow", EnvVars: []string{"LEDGER_AUDIT_INTERVAL"}},
@@ -75,8 +80,11 @@ Example:
 			&cli.BoolFlag{Name: "json", Usage: "with --full: print the report as JSON", EnvVars: []string{"LEDGER_AUDIT_JSON"}},
 		},
 		Action: func(c *cli.Context) error {
-			if err := requireFlags(c, "ledger", "log-key", "state"); err != nil {
+			if err := requireFlags(c, "log-key", "state"); err != nil {
 				return err
+			}
+			if c.String("ledger") == "" && c.String("dir") == "" {
+				return usageErrorf(c, "give --ledger URL, or --dir of a mirror")
 			}
 			if c.Duration("interval") <= 0 {
 				return usageErrorf(c, "--interval must be positive")
@@ -85,9 +93,13 @@ Example:
 			if err != nil {
 				return err
 			}
-			cl, err := newClient(c)
-			if err != nil {
-				return err
+			var src auditSource = mirrorSource{dir: c.String("dir"), v: v}
+			if c.String("dir") == "" {
+				cl, err := newClient(c)
+				if err != nil {
+					return err
+				}
+				src = ledgerSource{cl: cl, v: v}
 			}
 			dir := c.String("state")
 			if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -103,11 +115,11 @@ Example:
 				}
 			}
 			once := func(ctx context.Context) error {
-				cp, err := auditConsistency(ctx, s.out, cl, v, dir)
+				cp, err := auditConsistency(ctx, s.out, src, v, dir)
 				if err != nil || !c.Bool("full") {
 					return err
 				}
-				return auditFull(ctx, s, cl, cp, authority, dir, c.Duration("skew"), c.Bool("json"))
+				return auditFull(ctx, s, src.tiles(), cp, authority, dir, c.Duration("skew"), c.Bool("json"))
 			}
 			if !c.Bool("follow") {
 				return once(c.Context)
@@ -136,8 +148,8 @@ Example:
 
 // auditConsistency checks the ledger's latest checkpoint against the one
 // stored in dir, and stores it once it is proved consistent.
-func auditConsistency(ctx context.Context, out io.Writer, cl *client.Client, v note.Verifier, dir string) (proofs.SignedCheckpoint, error) {
-	latest, err := fetchCheckpoint(ctx, cl, v)
+func auditConsistency(ctx context.Context, out io.Writer, src auditSource, v note.Verifier, dir string) (proofs.SignedCheckpoint, error) {
+	latest, err := src.checkpoint(ctx)
 	if err != nil {
 		return proofs.SignedCheckpoint{}, err
 	}
@@ -164,7 +176,7 @@ func auditConsistency(ctx context.Context, out io.Writer, cl *client.Client, v n
 	}
 	var p proofs.ConsistencyProof
 	if older.Size != newer.Size && older.Size > 0 {
-		if p, err = cl.ConsistencyProof(ctx, older.Size, newer.Size); err != nil {
+		if p, err = src.consistency(ctx, older, newer); err != nil {
 			return stored, fmt.Errorf("fetching the consistency proof %d -> %d: %w", older.Size, newer.Size, err)
 		}
 	}
@@ -192,3 +204,57 @@ func auditConsistency(ctx context.Context, out io.Writer, cl *client.Client, v n
 	fmt.Fprintf(out, "consistent: log %q grew from %d to %d entries (%d-hash proof verified)\n", latest.Origin, stored.Size, latest.Size, len(p))
 	return latest, nil
 }
+
+// auditSource is what an audit reads: a ledger, or a mirror of one.
+type auditSource interface {
+	checkpoint(ctx context.Context) (proofs.SignedCheckpoint, error)
+	consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error)
+	tiles() verify.TileSource
+}
+
+type ledgerSource struct {
+	cl *client.Client
+	v  note.Verifier
+}
+
+func (l ledgerSource) checkpoint(ctx context.Context) (proofs.SignedCheckpoint, error) {
+	return fetchCheckpoint(ctx, l.cl, l.v)
+}
+
+func (l ledgerSource) consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error) {
+	return l.cl.ConsistencyProof(ctx, older.Size, newer.Size)
+}
+
+func (l ledgerSource) tiles() verify.TileSource { return l.cl }
+
+// mirrorSource audits a mirror made by ledgerctl export, with no network:
+// consistency proofs are computed from its tiles.
+type mirrorSource struct {
+	dir string
+	v   note.Verifier
+}
+
+func (m mirrorSource) checkpoint(context.Context) (proofs.SignedCheckpoint, error) {
+	raw, err := readFileLimit(filepath.Join(m.dir, "checkpoint"), proofs.MaxCheckpointSize, "mirror checkpoint")
+	if err != nil {
+		return proofs.SignedCheckpoint{}, withHint(err, "is --dir a mirror made by ledgerctl export?")
+	}
+	cp, err := proofs.OpenCheckpoint(raw, m.v.Name(), m.v)
+	if err != nil {
+		return proofs.SignedCheckpoint{}, fmt.Errorf("the mirror's checkpoint does not verify: %w", err)
+	}
+	return cp, nil
+}
+
+func (m mirrorSource) consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error) {
+	cur, err := m.checkpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if newer.Size != cur.Size || newer.Root != cur.Root {
+		return nil, fmt.Errorf("the mirror (tree size %d) is older than the last audit (%d); export it again", cur.Size, newer.Size)
+	}
+	return mirrorConsistency(m.dir, older, cur)
+}
+
+func (m mirrorSource) tiles() verify.TileSource { return dirTiles{m.dir} }

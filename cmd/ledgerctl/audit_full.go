@@ -15,7 +15,6 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 
-	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 	"github.com/agentledger/agentledger/verify/audit"
@@ -45,7 +44,7 @@ type fullReport struct {
 // auditFull audits every entry up to the stored (just verified)
 // checkpoint, resuming from the last run. Entries are used only once their
 // leaf hashes extend the audited tree to the checkpoint's root.
-func auditFull(ctx context.Context, s streams, cl *client.Client, cp proofs.SignedCheckpoint, authority, dir string, skew time.Duration, asJSON bool) error {
+func auditFull(ctx context.Context, s streams, cl verify.TileSource, cp proofs.SignedCheckpoint, authority, dir string, skew time.Duration, asJSON bool) error {
 	path := filepath.Join(dir, auditFullFile)
 	st := fullState{}
 	var eng *audit.Engine
@@ -147,7 +146,7 @@ func printFullReport(w io.Writer, r fullReport) {
 
 // firstTamperedEntry names the first entry whose leaf hash differs from
 // the ledger's level-0 hash tile, if it can tell.
-func firstTamperedEntry(ctx context.Context, cl *client.Client, from, to uint64) string {
+func firstTamperedEntry(ctx context.Context, cl verify.TileSource, from, to uint64) string {
 	found := ""
 	var tile []byte
 	tileIndex := ^uint64(0)

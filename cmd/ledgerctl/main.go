@@ -114,6 +114,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			verifyInclusionCommand(std),
 			verifyConsistencyCommand(std),
 			auditCommand(std),
+			mirrorCommand(std),
 			exportProofCommand(std),
 			callCommand(std),
 			benchCommand(),
