@@ -74,3 +74,13 @@ func TestGuardSmall(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+func TestAuditSmall(t *testing.T) {
+	res, err := Audit(context.Background(), 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Entries != 300 || res.Violations != 0 || res.PerSecond <= 0 || res.VerifyPerSecond <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+}

@@ -66,6 +66,8 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/agentledger/agentledger/envelope"
@@ -154,11 +156,47 @@ func (e *Engine) State() State { return e.s.clone() }
 // changes nothing, so the state always describes exactly [0, Next).
 // Violations are recorded in the state, never returned as errors.
 func (e *Engine) Check(index uint64, entry []byte) error {
+	return e.CheckPrepared(index, Prepare(entry))
+}
+
+// Prepared is an entry whose context-free checks are done: its envelope
+// parsed, its signature verified and its statement parsed. Prepare is safe
+// to run concurrently, so an auditor can spread the signature checks over
+// every core and feed CheckPrepared in index order.
+type Prepared struct {
+	entry []byte
+	env   *envelope.Envelope
+	st    any
+	err   error  // the first failure
+	kind  string // its violation kind
+}
+
+// Prepare runs the checks of entry that need no state.
+func Prepare(entry []byte) Prepared {
+	p := Prepared{entry: entry}
+	env, err := envelope.Parse(entry)
+	if err != nil {
+		p.err, p.kind = err, KindMalformedEntry
+		return p
+	}
+	p.env = env
+	if _, err := env.Verify(); err != nil {
+		p.err, p.kind = err, KindBadSignature
+		return p
+	}
+	if p.st, err = statement.Parse(env.Kind, env.Payload); err != nil {
+		p.err, p.kind = err, KindInvalidStatement
+	}
+	return p
+}
+
+// CheckPrepared is Check for an entry already through Prepare.
+func (e *Engine) CheckPrepared(index uint64, p Prepared) error {
 	if index != e.s.Next {
 		return fmt.Errorf("%w: got index %d, want %d", ErrOutOfOrder, index, e.s.Next)
 	}
 	c := &checker{index: index}
-	e.check(c, entry)
+	e.check(c, p)
 	e.s.Next++
 	e.s.Counts.Entries++
 	if len(c.vs) > 0 {
@@ -184,12 +222,12 @@ func (c *checker) add(kind, reason, format string, args ...any) {
 	c.vs = append(c.vs, Violation{Index: c.index, Kind: kind, Reason: reason, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (e *Engine) check(c *checker, entry []byte) {
-	env, err := envelope.Parse(entry)
-	if err != nil {
-		c.add(KindMalformedEntry, "", "%v", err)
+func (e *Engine) check(c *checker, p Prepared) {
+	if p.env == nil {
+		c.add(p.kind, "", "%v", p.err)
 		return
 	}
+	env, entry := p.env, p.entry
 	switch env.Kind {
 	case envelope.KindRegistration:
 		e.s.Counts.Registrations++
@@ -200,16 +238,11 @@ func (e *Engine) check(c *checker, entry []byte) {
 	case envelope.KindAction:
 		e.s.Counts.Actions++
 	}
-	if _, err := env.Verify(); err != nil {
-		c.add(KindBadSignature, "", "%v", err)
+	if p.err != nil {
+		c.add(p.kind, "", "%v", p.err)
 		return
 	}
-	st, err := statement.Parse(env.Kind, env.Payload)
-	if err != nil {
-		c.add(KindInvalidStatement, "", "%v", err)
-		return
-	}
-	switch st := st.(type) {
+	switch st := p.st.(type) {
 	case *statement.Registration:
 		e.registration(c, env.KeyID, st)
 	case *statement.Contract:
@@ -345,4 +378,23 @@ func (e *Engine) contractAt(c *checker, ref statement.ContractRef) (Contract, st
 		return Contract{}, "", false
 	}
 	return e.s.Contracts[leaf], leaf, true
+}
+
+// PrepareAll runs Prepare over entries on every core and returns the
+// results in the same order.
+func PrepareAll(entries [][]byte) []Prepared {
+	out := make([]Prepared, len(entries))
+	workers := min(runtime.GOMAXPROCS(0), len(entries))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(entries); i += workers {
+				out[i] = Prepare(entries[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
 }

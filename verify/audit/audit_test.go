@@ -229,7 +229,9 @@ func TestNoServerImports(t *testing.T) {
 		"errors",
 		"fmt",
 		"maps",
+		"runtime",
 		"slices",
+		"sync",
 		"time",
 		"github.com/agentledger/agentledger/did",
 		"github.com/agentledger/agentledger/envelope",
@@ -237,4 +239,21 @@ func TestNoServerImports(t *testing.T) {
 		"github.com/agentledger/agentledger/scope",
 		"github.com/agentledger/agentledger/statement",
 	)
+}
+
+// TestPrepareAllMatchesCheck audits a log twice, entry by entry and with
+// the signatures checked in parallel, and gets the same state.
+func TestPrepareAllMatchesCheck(t *testing.T) {
+	w, _ := badLog(t)
+	one := New(w.auth.DID, skew)
+	audit(t, one, w.entries, 0, len(w.entries))
+	two := New(w.auth.DID, skew)
+	for i, p := range PrepareAll(w.entries) {
+		if err := two.CheckPrepared(uint64(i), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := stateJSON(t, one.State()), stateJSON(t, two.State()); a != b || len(one.State().Violations) == 0 {
+		t.Fatalf("parallel preparation changed the audit:\n%s\n%s", a, b)
+	}
 }

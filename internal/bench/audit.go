@@ -1,0 +1,142 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/verify/audit"
+)
+
+// AuditResult is the outcome of the full-audit benchmark.
+type AuditResult struct {
+	Entries   int           `json:"entries"`
+	FillTime  time.Duration `json:"fill_ns"`
+	Elapsed   time.Duration `json:"audit_ns"`
+	PerSecond float64       `json:"entries_per_second"`
+	// VerifyPerSecond is parse plus Ed25519 verification of the same
+	// entries on all cores, measured in the same run: the baseline.
+	VerifyPerSecond float64 `json:"baseline_verify_per_second"`
+	Violations      int     `json:"violations"`
+	Cores           int     `json:"cores"`
+}
+
+// Audit builds a log of n valid entries (registrations, a contract, and
+// actions under it) in a fresh ledger, then runs the full audit over its
+// entry bundles: reading, leaf hashes up to the root, and every rule of
+// verify/audit.
+func Audit(ctx context.Context, n int) (AuditResult, error) {
+	if n < 10 {
+		return AuditResult{}, fmt.Errorf("need at least 10 entries")
+	}
+	l, cleanup, _, _, err := tempLedger("")
+	if err != nil {
+		return AuditResult{}, err
+	}
+	defer cleanup()
+	authority := fixture.NewIdentity("authority")
+	caller, agent := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	res := AuditResult{Entries: n, Cores: runtime.GOMAXPROCS(0)}
+	start := time.Now()
+	var head [][]byte
+	for _, id := range []fixture.Identity{caller, agent} {
+		r, err := fixture.Registration(authority.Key, id, "low", time.Now())
+		if err != nil {
+			return res, err
+		}
+		head = append(head, r)
+	}
+	contract, _, err := fixture.Contract(authority.Key, caller.DID, agent.DID, []string{"payment:charge:max_10000usd"}, time.Now().Add(-time.Minute), 24*time.Hour)
+	if err != nil {
+		return res, err
+	}
+	head = append(head, contract)
+	for _, e := range head {
+		if _, err := l.Append(ctx, e); err != nil {
+			return res, err
+		}
+	}
+	ref := statement.ContractRef{Index: 2, LeafHash: proofs.LeafHash(contract)}
+	envs, err := prepareEntries(func(i int) ([]byte, error) {
+		return fixture.Action(agent, fixture.ActionSpec{Caller: caller.DID, Contract: ref, Action: "payment:charge",
+			Body: []byte(fmt.Sprint(i)), Amount: fixture.Int64(int64(i % 10000)), Currency: "USD",
+			Nonce: fmt.Sprintf("audit-bench-%012d", i), Time: time.Now()})
+	}, n-len(head))
+	if err != nil {
+		return res, err
+	}
+	if err := appendAll(ctx, l.Append, envs); err != nil {
+		return res, err
+	}
+	res.FillTime = time.Since(start)
+	size := l.Size()
+	res.VerifyPerSecond = VerifyRate(envs, 500*time.Millisecond)
+
+	eng := audit.New(authority.DID, 30*time.Second)
+	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	start = time.Now()
+	for from := uint64(0); from < size; from += proofs.TileWidth {
+		w := min(size-from, proofs.TileWidth)
+		bundle, err := l.EntryBundle(from/proofs.TileWidth, int(w))
+		if err != nil {
+			return res, err
+		}
+		entries, err := proofs.ParseEntryBundle(bundle, int(w))
+		if err != nil {
+			return res, err
+		}
+		prepared := audit.PrepareAll(entries) // signatures on every core
+		for i, e := range entries {
+			leaf := proofs.LeafHash(e)
+			if err := rng.Append(leaf[:], nil); err != nil {
+				return res, err
+			}
+			if err := eng.CheckPrepared(from+uint64(i), prepared[i]); err != nil {
+				return res, err
+			}
+		}
+	}
+	root, err := rng.GetRootHash(nil)
+	if err != nil {
+		return res, err
+	}
+	res.Elapsed = time.Since(start)
+	if proofs.Hash(root) != l.Head().Root {
+		return res, fmt.Errorf("audited entries do not hash to the log's root")
+	}
+	res.PerSecond = float64(size) / res.Elapsed.Seconds()
+	res.Violations = len(eng.State().Violations)
+	return res, nil
+}
+
+// appendAll appends entries with many writers, as fast as the ledger
+// commits them.
+func appendAll(ctx context.Context, appendFn func(context.Context, []byte) (ledger.AppendResult, error), envs [][]byte) error {
+	const writers = 256
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(envs); i += writers {
+				if _, err := appendFn(ctx, envs[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
