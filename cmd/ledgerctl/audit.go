@@ -115,7 +115,12 @@ Example:
 				}
 			}
 			once := func(ctx context.Context) error {
-				cp, err := auditConsistency(ctx, s.out, src, v, dir)
+				// With --json, stdout carries only the report.
+				talk := s.out
+				if c.Bool("json") {
+					talk = s.err
+				}
+				cp, err := auditConsistency(ctx, talk, src, v, dir)
 				if err != nil || !c.Bool("full") {
 					return err
 				}
