@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -301,4 +302,20 @@ func mustPayload(t *testing.T, raw []byte) []byte {
 		t.Fatal(err)
 	}
 	return env.Payload
+}
+
+// TestActionPrefixMatchesEnvelopes holds the indexer's fast path to the
+// envelope format: an action entry starts with the prefix, and no other
+// kind does.
+func TestActionPrefixMatchesEnvelopes(t *testing.T) {
+	key := fixture.NewIdentity("k").Key
+	for _, kind := range []envelope.Kind{envelope.KindRegistration, envelope.KindContract, envelope.KindRevocation, envelope.KindAction} {
+		raw, err := envelope.Sign(kind, []byte(`{"v":1}`), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.HasPrefix(raw, actionPrefix); got != (kind == envelope.KindAction) {
+			t.Errorf("%s entry: prefix match %v", kind, got)
+		}
+	}
 }
