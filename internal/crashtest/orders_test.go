@@ -2,6 +2,8 @@ package crashtest
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +30,7 @@ type agentProc struct {
 	cmd  *exec.Cmd
 	url  string
 	addr string
+	logs string // the process's stdout and stderr
 }
 
 // startAgentProc runs an agent and waits for its address.
@@ -48,7 +51,7 @@ func startAgentProc(t *testing.T, name string, args ...string) *agentProc {
 	for {
 		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
 			addr := strings.TrimSpace(string(b))
-			return &agentProc{cmd: cmd, url: "http://" + addr, addr: addr}
+			return &agentProc{cmd: cmd, url: "http://" + addr, addr: addr, logs: logs.Name()}
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(logs.Name())
@@ -142,6 +145,7 @@ func TestPaymentKilledMidOrder(t *testing.T) {
 			"--data", payDir}, common...)
 	}
 	pay := startAgentProc(t, "payment", payArgs("127.0.0.1:0")...)
+	logFiles := []string{inv.logs, pay.logs, ledgerSrv.logs.Name()}
 	ful := startAgentProc(t, "fulfillment", agentArgs("fulfillment", "fulfillment-agent", "127.0.0.1:0")...)
 	cfg, _ := json.Marshal(map[string]string{"inventory_url": inv.url, "inventory_did": ids["inventory-agent"].DID,
 		"payment_url": pay.url, "payment_did": ids["payment-agent"].DID,
@@ -151,6 +155,8 @@ func TestPaymentKilledMidOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	ord := startAgentProc(t, "order", agentArgs("order", "order-agent", "127.0.0.1:0", "--contracts", contracts, "--config", cfgFile)...)
+	logFiles = append(logFiles, ful.logs, ord.logs)
+	var logMu sync.Mutex
 
 	storefront := caller.New(ids["storefront"].Key, &http.Client{Timeout: 60 * time.Second}, nil)
 	k, err := caller.ParseContract(create)
@@ -177,6 +183,9 @@ func TestPaymentKilledMidOrder(t *testing.T) {
 		_ = pay.cmd.Wait()
 		time.Sleep(300 * time.Millisecond)
 		pay = startAgentProc(t, "payment-restarted", payArgs(pay.addr)...)
+		logMu.Lock()
+		logFiles = append(logFiles, pay.logs)
+		logMu.Unlock()
 	}()
 
 	const orders, workers = 120, 8
@@ -251,6 +260,10 @@ func TestPaymentKilledMidOrder(t *testing.T) {
 		t.Fatalf("only %d orders were answered", answers.Load())
 	}
 
+	logMu.Lock()
+	scanForSecrets(t, logFiles, keys, "4242424242424242", "1 Main St", "a@example.com")
+	logMu.Unlock()
+
 	// The payment agent reconciles its records with the log. Every charge it
 	// made has its action entry (no "missing_action"), and there is one
 	// charge per completed order. A crash between an approval's receipt
@@ -291,4 +304,44 @@ func onlyUnactedApprovals(rep map[string]any) bool {
 		}
 	}
 	return rep["charges"] != nil
+}
+
+// scanForSecrets fails if any log file holds a secret: the base64 body of
+// any private key file in keyDir, a key's raw seed in base64 or hex, or
+// one of the customer data strings.
+func scanForSecrets(t *testing.T, logFiles []string, keyDir string, customer ...string) {
+	t.Helper()
+	var secrets []string
+	pems, _ := filepath.Glob(filepath.Join(keyDir, "*.pem"))
+	for _, p := range pems {
+		key, err := keyfile.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := os.ReadFile(p)
+		for _, line := range strings.Split(string(raw), "\n") {
+			if len(line) > 20 && !strings.HasPrefix(line, "-----") {
+				secrets = append(secrets, line)
+			}
+		}
+		seed := key.Seed()
+		secrets = append(secrets, base64.StdEncoding.EncodeToString(seed), hex.EncodeToString(seed))
+	}
+	secrets = append(secrets, customer...)
+	scanned := 0
+	for _, f := range logFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned += len(b)
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("%s holds a secret or customer data (%.12s...)", filepath.Base(f), s)
+			}
+		}
+	}
+	if scanned == 0 {
+		t.Fatal("no log output to scan")
+	}
 }
