@@ -16,6 +16,7 @@ import (
 	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/scope"
 	"github.com/agentledger/agentledger/statement"
@@ -169,17 +170,9 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env, err := envelope.Sign(envelope.KindContract, payload, key)
+	e, raw, err := appendProved(ctx, cl, v, envelope.KindContract, payload, key, wait, "contract "+id)
 	if err != nil {
 		return err
-	}
-	res, err := cl.Append(ctx, env)
-	if err != nil {
-		return explainRefusal(err)
-	}
-	e, raw, err := waitProved(ctx, cl, v, res.Index, env, wait)
-	if err != nil {
-		return fmt.Errorf("contract %s was appended at index %d, but %w", id, res.Index, err)
 	}
 	if path := c.String("output"); path != "" {
 		if err := writeFileAtomic(path, raw, 0o644); err != nil {
@@ -196,10 +189,31 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	return nil
 }
 
-// waitProved waits until a checkpoint covers the entry just appended at
-// index, fetches its tlog-proof under that checkpoint and verifies that it
-// proves exactly env. It returns the proved entry and the proof's bytes.
-func waitProved(ctx context.Context, cl *client.Client, v note.Verifier, index uint64, env []byte, wait time.Duration) (provedEntry, []byte, error) {
+// appendProved signs payload as an entry of kind with key, appends it,
+// waits until a checkpoint covers it, fetches its tlog-proof under that
+// checkpoint and verifies that it proves exactly the envelope appended. It
+// returns the proved entry and the tlog-proof text. what names the entry
+// in errors.
+func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, kind envelope.Kind, payload []byte, key ed25519.PrivateKey, wait time.Duration, what string) (provedEntry, []byte, error) {
+	env, err := envelope.Sign(kind, payload, key)
+	if err != nil {
+		return provedEntry{}, nil, err
+	}
+	res, err := cl.Append(ctx, env)
+	if err != nil {
+		return provedEntry{}, nil, explainRefusal(err)
+	}
+	e, raw, err := proveAppended(ctx, cl, v, res.Index, kind, env, wait)
+	if err != nil {
+		return provedEntry{}, nil, fmt.Errorf("%s was appended at index %d, but %w", what, res.Index, err)
+	}
+	return e, raw, nil
+}
+
+// proveAppended waits until a checkpoint covers the entry of kind just
+// appended at index, fetches its tlog-proof under that checkpoint and
+// verifies that it proves env.
+func proveAppended(ctx context.Context, cl *client.Client, v note.Verifier, index uint64, kind envelope.Kind, env []byte, wait time.Duration) (provedEntry, []byte, error) {
 	cp, err := checkpointCovering(ctx, cl, v, index+1, wait)
 	if err != nil {
 		return provedEntry{}, nil, err
@@ -208,11 +222,7 @@ func waitProved(ctx context.Context, cl *client.Client, v note.Verifier, index u
 	if err != nil {
 		return provedEntry{}, nil, err
 	}
-	kind, err := envelope.Parse(env)
-	if err != nil {
-		return provedEntry{}, nil, err
-	}
-	e, err := proveEntry(fmt.Sprintf("entry %d", index), string(raw), v, index, cp.Size, kind.Kind)
+	e, err := proveEntry(fmt.Sprintf("entry %d", index), string(raw), v, index, cp.Size, kind)
 	if err != nil {
 		return provedEntry{}, nil, err
 	}
@@ -304,17 +314,9 @@ func contractRevoke(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env, err := envelope.Sign(envelope.KindRevocation, payload, key)
+	e, _, err := appendProved(ctx, cl, v, envelope.KindRevocation, payload, key, wait, "the revocation of contract "+id)
 	if err != nil {
 		return err
-	}
-	res, err := cl.Append(ctx, env)
-	if err != nil {
-		return explainRefusal(err)
-	}
-	e, _, err := waitProved(ctx, cl, v, res.Index, env, wait)
-	if err != nil {
-		return fmt.Errorf("the revocation of contract %s was appended at index %d, but %w", id, res.Index, err)
 	}
 	fmt.Fprintf(out, "revoked contract %s\nindex %d\nleaf hash %s\nreason %s\n", id, e.Index, e.LeafHash, rev.Reason)
 	fmt.Fprintf(out, "verified: entry %d is in log %q at tree size %d\n", e.Index, e.Checkpoint.Origin, e.Checkpoint.Size)
@@ -338,38 +340,28 @@ func checkContractID(c *cli.Context, id string) error {
 // revocations. A contract not yet under a checkpoint is asked for again
 // until wait has passed.
 func fetchContract(ctx context.Context, cl *client.Client, v note.Verifier, id, authority string, wait time.Duration) (verifiedContract, error) {
-	deadline := time.Now().Add(wait)
-	delay := 50 * time.Millisecond
-	for {
-		wc, err := cl.Contract(ctx, id)
-		var api *client.APIError
-		switch {
-		case err == nil:
-			vc, err := verifyContract(wc, v, authority)
-			if err != nil {
-				return verifiedContract{}, err
-			}
-			if vc.ID != id {
-				return verifiedContract{}, withHint(fmt.Errorf("asked for contract %s, the ledger answered contract %s", id, vc.ID), distrustHint)
-			}
-			return vc, nil
-		case errors.As(err, &api) && api.Code == "not_in_checkpoint":
-			if time.Now().Add(delay).After(deadline) {
-				return verifiedContract{}, withHint(fmt.Errorf("contract %s is in the log but not yet under a checkpoint: %w", id, err),
-					"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
-			}
-		case errors.As(err, &api) && api.Status == 404:
-			return verifiedContract{}, withHint(fmt.Errorf("the ledger has no contract %s: %w", id, err),
-				"list contracts with 'ledgerctl contract list'")
-		default:
-			return verifiedContract{}, withHint(fmt.Errorf("fetching contract %s: %w", id, err), "is the ledger running at --ledger?")
+	wc, err := retryUncheckpointed(ctx, wait, func() (wire.Contract, error) { return cl.Contract(ctx, id) })
+	var api *client.APIError
+	switch {
+	case err == nil:
+		vc, err := verifyContract(wc, v, authority)
+		if err != nil {
+			return verifiedContract{}, err
 		}
-		select {
-		case <-ctx.Done():
-			return verifiedContract{}, ctx.Err()
-		case <-time.After(delay):
+		if vc.ID != id {
+			return verifiedContract{}, withHint(fmt.Errorf("asked for contract %s, the ledger answered contract %s", id, vc.ID), distrustHint)
 		}
-		delay = min(2*delay, time.Second)
+		return vc, nil
+	case err == ctx.Err(): // cancelled while waiting between attempts
+		return verifiedContract{}, err
+	case errors.As(err, &api) && api.Code == "not_in_checkpoint":
+		return verifiedContract{}, withHint(fmt.Errorf("contract %s is in the log but not yet under a checkpoint: %w", id, err),
+			"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
+	case errors.As(err, &api) && api.Status == 404:
+		return verifiedContract{}, withHint(fmt.Errorf("the ledger has no contract %s: %w", id, err),
+			"list contracts with 'ledgerctl contract list'")
+	default:
+		return verifiedContract{}, withHint(fmt.Errorf("fetching contract %s: %w", id, err), "is the ledger running at --ledger?")
 	}
 }
 

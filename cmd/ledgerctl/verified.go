@@ -227,35 +227,48 @@ func verifyContract(c wire.Contract, v note.Verifier, authority string) (verifie
 // registration. An agent registered but not yet under a checkpoint is
 // asked for again until wait has passed.
 func resolveAgent(ctx context.Context, cl *client.Client, v note.Verifier, nameOrDID, authority string, wait time.Duration) (verifiedAgent, error) {
+	a, err := retryUncheckpointed(ctx, wait, func() (wire.Agent, error) { return cl.Agent(ctx, nameOrDID) })
+	var api *client.APIError
+	switch {
+	case err == nil:
+		va, err := verifyAgent(a, v, authority)
+		if err != nil {
+			return verifiedAgent{}, err
+		}
+		if va.Name != nameOrDID && va.DID != nameOrDID {
+			return verifiedAgent{}, withHint(fmt.Errorf("asked for agent %q, the ledger answered the registration of %q (%s)", nameOrDID, va.Name, va.DID), distrustHint)
+		}
+		return va, nil
+	case err == ctx.Err(): // cancelled while waiting between attempts
+		return verifiedAgent{}, err
+	case errors.As(err, &api) && api.Code == "not_in_checkpoint":
+		return verifiedAgent{}, withHint(fmt.Errorf("agent %q is registered but not yet under a checkpoint: %w", nameOrDID, err),
+			"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
+	case errors.As(err, &api) && api.Status == 404:
+		return verifiedAgent{}, withHint(fmt.Errorf("%q is not a registered agent: %w", nameOrDID, err),
+			"list the registered agents with 'ledgerctl agent list', or register one with 'ledgerctl agent register'")
+	default:
+		return verifiedAgent{}, withHint(fmt.Errorf("looking up agent %q: %w", nameOrDID, err), "is the ledger running at --ledger?")
+	}
+}
+
+// retryUncheckpointed calls fetch until it answers anything other than a
+// not_in_checkpoint refusal, or until the next attempt would pass wait,
+// and returns that last answer. Attempts back off from 50ms to 1s. If ctx
+// ends between attempts it returns ctx.Err() itself, unwrapped.
+func retryUncheckpointed[T any](ctx context.Context, wait time.Duration, fetch func() (T, error)) (T, error) {
 	deadline := time.Now().Add(wait)
 	delay := 50 * time.Millisecond
 	for {
-		a, err := cl.Agent(ctx, nameOrDID)
+		got, err := fetch()
 		var api *client.APIError
-		switch {
-		case err == nil:
-			va, err := verifyAgent(a, v, authority)
-			if err != nil {
-				return verifiedAgent{}, err
-			}
-			if va.Name != nameOrDID && va.DID != nameOrDID {
-				return verifiedAgent{}, withHint(fmt.Errorf("asked for agent %q, the ledger answered the registration of %q (%s)", nameOrDID, va.Name, va.DID), distrustHint)
-			}
-			return va, nil
-		case errors.As(err, &api) && api.Code == "not_in_checkpoint":
-			if time.Now().Add(delay).After(deadline) {
-				return verifiedAgent{}, withHint(fmt.Errorf("agent %q is registered but not yet under a checkpoint: %w", nameOrDID, err),
-					"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
-			}
-		case errors.As(err, &api) && api.Status == 404:
-			return verifiedAgent{}, withHint(fmt.Errorf("%q is not a registered agent: %w", nameOrDID, err),
-				"list the registered agents with 'ledgerctl agent list', or register one with 'ledgerctl agent register'")
-		default:
-			return verifiedAgent{}, withHint(fmt.Errorf("looking up agent %q: %w", nameOrDID, err), "is the ledger running at --ledger?")
+		if !errors.As(err, &api) || api.Code != "not_in_checkpoint" || time.Now().Add(delay).After(deadline) {
+			return got, err
 		}
 		select {
 		case <-ctx.Done():
-			return verifiedAgent{}, ctx.Err()
+			var zero T
+			return zero, ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, time.Second)
