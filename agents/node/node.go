@@ -127,7 +127,25 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		w.WriteHeader(http.StatusOK)
 	})
 	n.Mux.Handle("GET /metrics", promhttp.HandlerFor(n.Registry, promhttp.HandlerOpts{}))
+	n.Mux.HandleFunc("GET /v1/checkpoint", n.serveCheckpoint)
 	return n, nil
+}
+
+// serveCheckpoint answers the signed checkpoint the agent's view rests on,
+// byte for byte as it verified it, so anyone can check later that every
+// checkpoint an agent acted under is consistent with the log. Before the
+// first refresh it answers 503 no_checkpoint.
+func (n *Node) serveCheckpoint(w http.ResponseWriter, _ *http.Request) {
+	cp := n.Follower.Checkpoint()
+	if len(cp.Note) == 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":"no_checkpoint","message":"the agent has no verified checkpoint yet"}` + "\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(cp.Note)
 }
 
 // Key is the agent's private key, for roles that sign their own entries.

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/proofs"
 )
 
 // TestNodeServesGuardedCalls runs a ledger and one agent node on loopback
@@ -55,6 +57,18 @@ func TestNodeServesGuardedCalls(t *testing.T) {
 	}
 	if r, err := http.Get("http://" + addr + "/readyz"); err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("readyz: %v %v", r, err)
+	}
+	// The checkpoint the agent acts under verifies with the log's key and
+	// covers the contract it just accepted.
+	r, err := http.Get("http://" + addr + "/v1/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	cp, err := proofs.OpenCheckpoint(note, policy.Origin(), policy.LogKey)
+	if err != nil || r.StatusCode != http.StatusOK || cp.Size == 0 {
+		t.Fatalf("checkpoint: %d %v %q", r.StatusCode, err, note)
 	}
 	stop()
 	if err := <-served; err != nil {

@@ -36,6 +36,9 @@ const (
 	// DiffInvalidEntry: an action entry claiming this agent's key that
 	// does not verify or parse.
 	DiffInvalidEntry = "invalid_entry"
+	// DiffDuplicateCharge: a second succeeded charge for an order of the
+	// same caller, under another idempotency key: a customer charged twice.
+	DiffDuplicateCharge = "duplicate_charge"
 )
 
 // Difference is one disagreement between the agent's records and the
@@ -54,6 +57,7 @@ type Report struct {
 	Entries     uint64       `json:"entries"` // ledger entries read
 	Actions     int          `json:"actions"` // payment action entries of this agent
 	Charges     int          `json:"charges"`
+	Succeeded   int          `json:"succeeded"` // charges the processor approved
 	Refunds     int          `json:"refunds"`
 	Receipts    int          `json:"receipts"`
 	Differences []Difference `json:"differences"`
@@ -119,9 +123,21 @@ func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index u
 		}
 	}
 	defer sortDifferences(&rep)
+	charged := map[[2]string]string{} // caller, order id -> the succeeded charge
 	rep.Err = s.store.Charges(func(c ChargeRecord) error {
 		rep.Charges++
 		checkRecord(&rep, actions, receipts, ActionCharge, c.ReceiptIndex, c.Amount, c.Currency, c.Status, Difference{ChargeID: c.ID})
+		if c.Status != StatusSucceeded {
+			return nil
+		}
+		rep.Succeeded++
+		order := [2]string{c.Caller, c.OrderID}
+		if first, ok := charged[order]; ok {
+			rep.add(Difference{Kind: DiffDuplicateCharge, Index: c.ReceiptIndex, ChargeID: c.ID,
+				Detail: "order " + c.OrderID + " was already charged by " + first})
+			return nil
+		}
+		charged[order] = c.ID
 		return nil
 	})
 	if rep.Err != nil {

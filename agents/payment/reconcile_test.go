@@ -44,7 +44,7 @@ func TestReconcileClean(t *testing.T) {
 	if !rep.Clean() {
 		t.Fatalf("differences in a consistent set: %+v", rep)
 	}
-	if rep.Entries != uint64(len(w.entries)) || rep.Actions != 6 || rep.Receipts != 6 || rep.Charges != 2 || rep.Refunds != 1 {
+	if rep.Entries != uint64(len(w.entries)) || rep.Actions != 6 || rep.Receipts != 6 || rep.Charges != 2 || rep.Succeeded != 1 || rep.Refunds != 1 {
 		t.Fatalf("counts: %+v", rep)
 	}
 }
@@ -170,4 +170,23 @@ func (s logTiles) Tile(_ context.Context, t proofs.Tile) ([]byte, error) {
 func dump(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
+}
+
+// TestReconcileFindsADoubleCharge charges one order twice under two
+// idempotency keys, as a confused or compromised caller could, and expects
+// reconcile to name the second charge.
+func TestReconcileFindsADoubleCharge(t *testing.T) {
+	w, first := consistent(t)
+	_, second := w.charge(`{"order_id":"ord-1","idempotency_key":"key-1-again","amount":2500,"currency":"USD","card":"4242424242424242"}`)
+	if second.Status != StatusSucceeded || second.ChargeID == first.ChargeID {
+		t.Fatalf("second charge: %+v", second)
+	}
+	rep := w.svc.Reconcile(context.Background(), w.ledger)
+	if len(rep.Differences) != 1 || rep.Succeeded != 2 {
+		t.Fatalf("want one difference and two succeeded charges: %+v", rep)
+	}
+	d := rep.Differences[0]
+	if d.Kind != DiffDuplicateCharge || (d.ChargeID != second.ChargeID && d.ChargeID != first.ChargeID) {
+		t.Fatalf("difference: %+v", d)
+	}
 }
