@@ -215,7 +215,7 @@ func (s *Service) CreateHandler() guard.Handler {
 			}
 		}
 		s.log.Info().Str("order", o.Ref).Str("creator", o.Creator).Str("status", o.Status).
-			Str("class", o.Classification).Bool("retry", !created).Msg("order")
+			Str("class", o.Classification).Strs("flags", o.Flags).Bool("retry", !created).Msg("order")
 		respond(w, &o, created)
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/agentledger/agentledger/agents/fulfillment"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/inventory"
@@ -68,6 +70,12 @@ type Config struct {
 // call it in its own goroutine.
 func Mount(n *node.Node, role Role, cfg Config) (func(ctx context.Context), error) {
 	idle := func(context.Context) {}
+	// A service logs to the node's log unless told otherwise.
+	for _, l := range []**zerolog.Logger{&cfg.Order.Logger, &cfg.Inventory.Logger, &cfg.Fulfillment.Logger} {
+		if *l == nil {
+			*l = &n.Logger
+		}
+	}
 	switch role {
 	case Payment:
 		p := cfg.Processor

@@ -191,6 +191,7 @@ func roleConfig(c *cli.Context, role roles.Role) (roles.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("--config %s: %w", c.String("config"), err)
 		}
+		oc.Logger = nil // roles.Mount gives the service the agent's log
 		cfg.Order = oc
 	case roles.Inventory:
 		seed := map[string]int64{}

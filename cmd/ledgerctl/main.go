@@ -118,6 +118,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			exportProofCommand(std),
 			callCommand(std),
 			benchCommand(),
+			soakCommand(std),
 			demoCommand(),
 			upCommand(std),
 			orderCommand(std),

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// soakProc supervises one process of the soak's stack (the ledger or an
+// agent): it starts it on a fixed loopback address, SIGKILLs it, restarts
+// it on the same address, and records any exit it did not cause.
+type soakProc struct {
+	name    string
+	binary  string
+	args    []string
+	addr    string // host:port, the same across restarts
+	logDir  string
+	started time.Duration // how long to wait for /healthz
+
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	killing    bool
+	starts     int
+	kills      int
+	logs       []string // one file per start
+	unexpected []string // exits the supervisor did not cause
+	peakRSS    uint64   // bytes, the highest sampled
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// start runs the process and waits until its /healthz answers.
+func (p *soakProc) start(ctx context.Context) error {
+	p.mu.Lock()
+	p.starts++
+	logPath := filepath.Join(p.logDir, fmt.Sprintf("%s.%d.log", p.name, p.starts))
+	p.logs = append(p.logs, logPath)
+	p.mu.Unlock()
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p.binary, p.args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", p.name, err)
+	}
+	exited := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.exited, p.killing = cmd, exited, false
+	p.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logFile.Close()
+		p.mu.Lock()
+		if !p.killing {
+			p.unexpected = append(p.unexpected, fmt.Sprintf("%s exited on its own (%v); log %s", p.name, err, logPath))
+		}
+		p.mu.Unlock()
+		close(exited)
+	}()
+	deadline := time.Now().Add(p.started)
+	for {
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("%s exited while starting; see %s", p.name, logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer on %s within %v; see %s", p.name, p.addr, p.started, logPath)
+		}
+	}
+}
+
+// kill SIGKILLs the process and waits for it to be gone.
+func (p *soakProc) kill() {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	if cmd == nil {
+		p.mu.Unlock()
+		return
+	}
+	p.killing = true
+	p.kills++
+	p.mu.Unlock()
+	p.sampleRSS()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+}
+
+// stop ends the process gracefully (SIGTERM), then by force.
+func (p *soakProc) stop() {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.killing = true
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
+}
+
+// sampleRSS records the process's resident set size if it is the highest
+// seen. Only Linux reports it (from /proc); elsewhere it stays zero.
+func (p *soakProc) sampleRSS() {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err == nil {
+				p.mu.Lock()
+				p.peakRSS = max(p.peakRSS, kb<<10)
+				p.mu.Unlock()
+			}
+		}
+	}
+}
+
+// facts returns what the supervisor saw, under its lock.
+func (p *soakProc) facts() (starts, kills int, logs, unexpected []string, peakRSS uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts, p.kills, append([]string(nil), p.logs...), append([]string(nil), p.unexpected...), p.peakRSS
+}
