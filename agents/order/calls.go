@@ -142,7 +142,7 @@ func (s *Service) reserve(ctx context.Context, o *Order) (string, result) {
 		Lines      []reserveLine `json:"lines"`
 		TTLSeconds int64         `json:"ttl_seconds"`
 	}{o.Ref, lines, int64(s.cfg.ReservationTTL.seconds())}
-	r := s.call(ctx, s.cfg.InventoryURL+"/v1/inventory/reserve", s.cfg.InventoryDID, ActionReserve, req)
+	r := s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.InventoryURL+"/v1/inventory/reserve", s.cfg.InventoryDID, ActionReserve, req)
 	var resp struct {
 		ReservationID string `json:"reservation_id"`
 	}
@@ -156,7 +156,7 @@ func (s *Service) release(ctx context.Context, o *Order) result {
 	req := struct {
 		ReservationID string `json:"reservation_id"`
 	}{o.ReservationID}
-	return s.call(ctx, s.cfg.InventoryURL+"/v1/inventory/release", s.cfg.InventoryDID, ActionRelease, req)
+	return s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.InventoryURL+"/v1/inventory/release", s.cfg.InventoryDID, ActionRelease, req)
 }
 
 // Payment. The idempotency keys derive from the order's ref, so a retry
@@ -174,17 +174,7 @@ func (s *Service) charge(ctx context.Context, o *Order, card string) (string, re
 	// down or restarting is retried with backoff before the order is
 	// compensated: whatever it did before it went away, the retry gets
 	// that first answer and charges nothing more.
-	var r result
-	for delay, deadline := 100*time.Millisecond, time.Now().Add(time.Duration(s.cfg.ChargeRetry)); ; delay = min(2*delay, 2*time.Second) {
-		r = s.call(ctx, s.cfg.PaymentURL+"/v1/payment/charge", s.cfg.PaymentDID, ActionCharge, req)
-		if !transient(r) || time.Now().Add(delay).After(deadline) || ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(delay):
-		}
-	}
+	r := s.retry(ctx, time.Duration(s.cfg.ChargeRetry), s.cfg.PaymentURL+"/v1/payment/charge", s.cfg.PaymentDID, ActionCharge, req)
 	var resp struct {
 		ChargeID string `json:"charge_id"`
 		Status   string `json:"status"`
@@ -193,6 +183,23 @@ func (s *Service) charge(ctx context.Context, o *Order, card string) (string, re
 		r.reason, r.detail = reasonNotSucceeded, "charge status "+resp.Status
 	}
 	return resp.ChargeID, r
+}
+
+// retry calls until the answer is not transient or window has passed,
+// backing off from 100ms to 2s between calls. Only idempotent calls may
+// be retried: the callee may have acted on an attempt whose answer was
+// lost.
+func (s *Service) retry(ctx context.Context, window time.Duration, url, callee, action string, req any) result {
+	for delay, deadline := 100*time.Millisecond, time.Now().Add(window); ; delay = min(2*delay, 2*time.Second) {
+		r := s.call(ctx, url, callee, action, req)
+		if !transient(r) || time.Now().Add(delay).After(deadline) || ctx.Err() != nil {
+			return r
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
 }
 
 // transient reports whether a call failed in a way a retry may fix: no
@@ -208,7 +215,7 @@ func (s *Service) refund(ctx context.Context, o *Order) (string, result) {
 		Currency       string `json:"currency"`
 		IdempotencyKey string `json:"idempotency_key"`
 	}{o.ChargeID, o.Amount, o.Currency, "refund-" + o.Ref}
-	r := s.call(ctx, s.cfg.PaymentURL+"/v1/payment/refund", s.cfg.PaymentDID, ActionRefund, req)
+	r := s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.PaymentURL+"/v1/payment/refund", s.cfg.PaymentDID, ActionRefund, req)
 	var resp struct {
 		RefundID string `json:"refund_id"`
 		Status   string `json:"status"`

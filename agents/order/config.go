@@ -76,6 +76,11 @@ type Config struct {
 	// idempotency key, while the payment agent is unreachable or
 	// unavailable (default 10s; 0 in JSON means the default).
 	ChargeRetry Duration `json:"charge_retry"`
+	// StepRetry is how long every other step (reserve, release, label,
+	// notify, refund) is retried while its agent is unreachable or
+	// unavailable (default 10s). Each is idempotent at its callee: by the
+	// order's ref, the reservation's id, or an idempotency key.
+	StepRetry Duration `json:"step_retry"`
 
 	InventoryURL   string `json:"inventory_url"`
 	InventoryDID   string `json:"inventory_did"`
@@ -136,6 +141,9 @@ func (c *Config) Defaults() {
 	}
 	if c.ChargeRetry <= 0 {
 		c.ChargeRetry = Duration(10 * time.Second)
+	}
+	if c.StepRetry <= 0 {
+		c.StepRetry = Duration(10 * time.Second)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -28,6 +29,7 @@ import (
 type failure struct {
 	status int
 	reason string
+	times  int // fail this many calls, then answer normally (0: every call)
 }
 
 // downstream plays inventory, payment and fulfillment on one server. It
@@ -148,6 +150,13 @@ func (d *downstream) serve(w http.ResponseWriter, r *http.Request) {
 	d.calls[action]++
 	d.bodies[action] = append(d.bodies[action], bytes.Clone(body))
 	f, failing := d.fail[action]
+	if failing && f.times > 0 {
+		if f.times--; f.times == 0 {
+			delete(d.fail, action)
+		} else {
+			d.fail[action] = f
+		}
+	}
 	d.next++
 	idx := d.next
 	d.mu.Unlock()
@@ -244,7 +253,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	cfg := order.Config{InventoryURL: down.srv.URL, InventoryDID: inv.DID, PaymentURL: down.srv.URL, PaymentDID: pay.DID,
-		FulfillmentURL: down.srv.URL, FulfillmentDID: ful.DID}
+		FulfillmentURL: down.srv.URL, FulfillmentDID: ful.DID,
+		// Failures are final unless a test opens a retry window.
+		StepRetry: order.Duration(time.Millisecond)}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

@@ -1,6 +1,9 @@
 package order
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // The fulfillment agent's API, as the order agent calls it. Kept in this
 // one file so it is easy to follow the fulfillment agent's shape.
@@ -43,7 +46,7 @@ func (s *Service) label(ctx context.Context, o *Order) (Label, result) {
 		Items   []fulfillmentItem  `json:"items"`
 	}{o.Ref, fulfillmentName{o.Customer.First, o.Customer.Last},
 		fulfillmentAddress{o.Address.Lines, o.Address.City, o.Address.PostalCode, o.Address.Country}, fulfillmentItems(o)}
-	r := s.call(ctx, s.cfg.FulfillmentURL+"/v1/fulfillment/label", s.cfg.FulfillmentDID, ActionLabel, req)
+	r := s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.FulfillmentURL+"/v1/fulfillment/label", s.cfg.FulfillmentDID, ActionLabel, req)
 	var l Label
 	if r.decode(&l) && (l.Carrier == "" || l.TrackingNumber == "") {
 		r.reason, r.detail = reasonBadResponse, "no carrier or tracking number"
@@ -66,5 +69,5 @@ func (s *Service) notify(ctx context.Context, o *Order) result {
 		TrackingNumber string            `json:"tracking_number"`
 		Note           string            `json:"note"`
 	}{o.Ref, o.Customer.First, fulfillmentItems(o), l.Carrier, l.TrackingNumber, o.Note}
-	return s.call(ctx, s.cfg.FulfillmentURL+"/v1/fulfillment/notify", s.cfg.FulfillmentDID, ActionNotify, req)
+	return s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.FulfillmentURL+"/v1/fulfillment/notify", s.cfg.FulfillmentDID, ActionNotify, req)
 }

@@ -139,7 +139,7 @@ func TestHighValueNeedsCoveringPaymentContract(t *testing.T) {
 // idempotency key and the order completes, with one reservation.
 func TestChargeRetriedWhilePaymentIsDown(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.down.setFail(order.ActionCharge, failure{http.StatusServiceUnavailable, "ledger_unavailable"})
+	e.down.setFail(order.ActionCharge, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable"})
 	go func() {
 		time.Sleep(250 * time.Millisecond)
 		e.down.clearFail(order.ActionCharge)
@@ -164,9 +164,9 @@ func TestChargeRetriedWhilePaymentIsDown(t *testing.T) {
 
 func TestChargeFailureReleasesReservation(t *testing.T) {
 	for name, f := range map[string]failure{
-		"declined": {http.StatusPaymentRequired, "card_declined"},
-		"refused":  {http.StatusForbidden, "amount_exceeded"},
-		"down":     {http.StatusBadGateway, "processor_unavailable"},
+		"declined": {status: http.StatusPaymentRequired, reason: "card_declined"},
+		"refused":  {status: http.StatusForbidden, reason: "amount_exceeded"},
+		"down":     {status: http.StatusBadGateway, reason: "processor_unavailable"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			// No retry window: the order is compensated at once.
@@ -194,6 +194,40 @@ func TestChargeFailureReleasesReservation(t *testing.T) {
 	}
 }
 
+// TestStepsRideOutARestart has every step's agent unavailable for a few
+// calls, as while an agent or the ledger restarts: with a retry window
+// the order still completes, with one receipt per step and nothing done
+// twice.
+func TestStepsRideOutARestart(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: func(c *order.Config) { c.StepRetry = order.Duration(10 * time.Second) }})
+	e.down.setFail(order.ActionReserve, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable", times: 2})
+	e.down.setFail(order.ActionLabel, failure{status: http.StatusServiceUnavailable, reason: "checkpoint_stale", times: 1})
+	e.down.setFail(order.ActionNotify, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable", times: 3})
+	code, v := e.create(customer.DID, newOrder("R-1", "US"))
+	if code != http.StatusCreated || v.Status != order.StatusCompleted || len(v.Flags) != 0 {
+		t.Fatalf("got %d %+v", code, v)
+	}
+	wantCalls(t, e, map[string]int{order.ActionReserve: 3, order.ActionCharge: 1, order.ActionLabel: 2, order.ActionNotify: 4})
+	wantReceipts(t, v, order.ActionReserve, order.ActionCharge, order.ActionLabel, order.ActionNotify)
+	e.noBadRequests()
+}
+
+// TestStepRetryGivesUp shows a step whose agent stays unavailable past the
+// window failing the order rather than hanging it.
+func TestStepRetryGivesUp(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: func(c *order.Config) { c.StepRetry = order.Duration(300 * time.Millisecond) }})
+	e.down.setFail(order.ActionReserve, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable"})
+	code, v := e.create(customer.DID, newOrder("R-2", "US"))
+	if code != http.StatusConflict || v.Status != order.StatusReservationFailed || v.ChargeID != "" {
+		t.Fatalf("got %d %+v", code, v)
+	}
+	if e.down.count(order.ActionReserve) < 1 {
+		t.Fatal("reserve was never called")
+	}
+	// Nothing but reserve was called: no charge without a reservation.
+	wantCalls(t, e, map[string]int{order.ActionReserve: e.down.count(order.ActionReserve)})
+}
+
 func TestChargeUnreachableReleasesReservation(t *testing.T) {
 	dead := "http://127.0.0.1:1"
 	// A short retry window: the payment agent never comes back.
@@ -210,7 +244,7 @@ func TestChargeUnreachableReleasesReservation(t *testing.T) {
 
 func TestLabelFailureWithRefundContractRefunds(t *testing.T) {
 	e := newEnv(t, envOptions{refund: true})
-	e.down.setFail(order.ActionLabel, failure{http.StatusBadGateway, "carrier_unavailable"})
+	e.down.setFail(order.ActionLabel, failure{status: http.StatusBadGateway, reason: "carrier_unavailable"})
 	code, v := e.create(customer.DID, newOrder("L-1", "US"))
 	if code != http.StatusBadGateway || v.Status != order.StatusFulfillmentFailed || v.RefundID == "" {
 		t.Fatalf("got %d %+v", code, v)
@@ -227,7 +261,7 @@ func TestLabelFailureWithRefundContractRefunds(t *testing.T) {
 
 func TestLabelFailureWithoutRefundContractNeedsAttention(t *testing.T) {
 	e := newEnv(t, envOptions{refund: false})
-	e.down.setFail(order.ActionLabel, failure{http.StatusBadGateway, "carrier_unavailable"})
+	e.down.setFail(order.ActionLabel, failure{status: http.StatusBadGateway, reason: "carrier_unavailable"})
 	code, v := e.create(customer.DID, newOrder("L-2", "US"))
 	if code != http.StatusAccepted || v.Status != order.StatusNeedsAttention || v.Reason == "" || v.RefundID != "" {
 		t.Fatalf("got %d %+v", code, v)
