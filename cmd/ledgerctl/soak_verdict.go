@@ -270,13 +270,8 @@ func (s *soakStack) checkReceipts(ctx context.Context, orders []*soakOrder, cp p
 	}
 	close(work)
 	wg.Wait()
-	sort.Strings(bad)
-	c := soakCheck{Name: "every receipt index verifies with an inclusion proof", OK: len(bad) == 0 && len(indexes) > 0,
-		Detail: fmt.Sprintf("%d receipts verified under the checkpoint of size %d", len(indexes), cp.Size)}
-	if len(bad) > 0 {
-		c.Detail = fmt.Sprintf("%d of %d receipts: %s", len(bad), len(indexes), firstFew(bad))
-	}
-	return c
+	return tally("every receipt index verifies with an inclusion proof", bad, len(indexes),
+		fmt.Sprintf("%d receipts verified under the checkpoint of size %d", len(indexes), cp.Size))
 }
 
 func (s *soakStack) checkReceipt(ctx context.Context, index uint64, action string, cp proofs.SignedCheckpoint) error {
@@ -336,13 +331,21 @@ func (s *soakStack) checkCheckpoints(ctx context.Context, seen map[string]string
 			bad = append(bad, source+": "+err.Error())
 		}
 	}
-	sort.Strings(bad)
-	c := soakCheck{Name: "every checkpoint any agent saw is consistent with the final tree", OK: len(bad) == 0 && len(seen) > 0,
-		Detail: fmt.Sprintf("%d distinct checkpoints, from the agents and the ledger, consistent with size %d", len(seen), final.Size)}
+	return tally("every checkpoint any agent saw is consistent with the final tree", bad, len(seen),
+		fmt.Sprintf("%d distinct checkpoints, from the agents and the ledger, consistent with size %d", len(seen), final.Size))
+}
+
+// tally is a check over total items of which bad failed: it passes when
+// none failed and there was something to check.
+func tally(name string, bad []string, total int, okDetail string) soakCheck {
 	if len(bad) > 0 {
-		c.Detail = fmt.Sprintf("%d of %d: %s", len(bad), len(seen), firstFew(bad))
+		sort.Strings(bad)
+		return soakCheck{Name: name, Detail: fmt.Sprintf("%d of %d: %s", len(bad), total, firstFew(bad))}
 	}
-	return c
+	if total == 0 {
+		return soakCheck{Name: name, Detail: "nothing to check"}
+	}
+	return soakCheck{Name: name, OK: true, Detail: okDetail}
 }
 
 // firstFew joins up to three items and says how many more there are.
