@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/ledger/client"
@@ -37,7 +38,8 @@ proof between two checkpoints). It exits 0 only if every expectation held.
 
 With no flags it uses a fresh temporary directory and removes it after.
 With --data DIR the log is kept: 'ledgerctl serve --data DIR' serves it
-afterwards, so any tlog-tiles client can check it.
+afterwards, so any tlog-tiles client can check it. The ledger's and each
+agent's JSON logs are kept in DIR/logs.
 
 Example:
   ledgerctl demo
@@ -60,8 +62,10 @@ Example:
 			if n := c.Int("orders"); n < 1 || n > 1000 {
 				return usageErrorf(c, "--orders %d: want 1 to 1000", n)
 			}
-			d := &demo{out: c.App.Writer, json: c.Bool("json"), orders: c.Int("orders"), color: isTerminal(c.App.Writer), report: demoReport{DataDir: dir, Kept: keep}}
+			d := &demo{out: c.App.Writer, json: c.Bool("json"), orders: c.Int("orders"), color: isTerminal(c.App.Writer),
+				report: demoReport{DataDir: dir, Kept: keep}, logDir: filepath.Join(dir, "logs")}
 			err := d.run(c.Context, dir)
+			d.closeLogs()
 			if d.json {
 				if perr := printJSON(c.App.Writer, d.report); perr != nil && err == nil {
 					err = perr
@@ -108,6 +112,33 @@ type demo struct {
 	json   bool
 	color  bool
 	report demoReport
+	logDir string      // where the ledger and the agents log; "" for no logs
+	logs   []io.Closer // the open log files
+}
+
+// logger is the JSON log of one process of the demo, in logDir/NAME.log,
+// or no log without a logDir.
+func (d *demo) logger(name string) (zerolog.Logger, error) {
+	if d.logDir == "" {
+		return zerolog.Nop(), nil
+	}
+	if err := os.MkdirAll(d.logDir, 0o700); err != nil {
+		return zerolog.Nop(), err
+	}
+	f, err := os.OpenFile(filepath.Join(d.logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return zerolog.Nop(), err
+	}
+	d.logs = append(d.logs, f)
+	return zerolog.New(f).With().Timestamp().Str("process", name).Logger(), nil
+}
+
+// closeLogs closes every log file the demo opened.
+func (d *demo) closeLogs() {
+	for _, f := range d.logs {
+		f.Close()
+	}
+	d.logs = nil
 }
 
 func (d *demo) say(format string, args ...any) {

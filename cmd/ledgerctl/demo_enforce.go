@@ -64,10 +64,14 @@ func (d *demo) startAgents(ctx context.Context, cl *client.Client, verifier note
 	}
 	s := &demoStack{urls: map[string]string{}, nodes: map[string]*node.Node{}, payment: ids["payment-agent"]}
 	start := func(role roles.Role, name string, cfg roles.Config, contracts ...[]byte) error {
+		log, err := d.logger(name)
+		if err != nil {
+			return err
+		}
 		n, err := node.New(ctx, node.Config{Key: ids[name].Key, Ledger: cl.URL(),
 			Policy:  verify.TrustPolicy{LogKey: verifier, Authority: authority},
 			DataDir: filepath.Join(dir, "agents", name+".data"), Listen: "127.0.0.1:0",
-			Logger: zerolog.Nop(), Refresh: 50 * time.Millisecond, Contract: contracts})
+			Logger: log, Refresh: 50 * time.Millisecond, Contract: contracts})
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/envelope"
@@ -80,9 +79,13 @@ func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func()
 	d.say("2. Serve it on loopback")
 	addrFile := filepath.Join(dir, "demo.addr")
 	served := make(chan error, 1)
+	log, err := d.logger("ledger")
+	if err != nil {
+		return nil, stop, err
+	}
 	go func() {
 		served <- serve(ctx, serveConfig{dir: dir, listen: "127.0.0.1:0", addrFile: addrFile,
-			interval: 50 * time.Millisecond, shutdownTimeout: 5 * time.Second}, zerolog.Nop())
+			interval: 50 * time.Millisecond, shutdownTimeout: 5 * time.Second}, log)
 	}()
 	stop = func() { cancel(); <-served }
 	addr, err := waitForFile(ctx, addrFile, served)

@@ -55,7 +55,8 @@ Example:
 
 // up brings the stack up, prints how to reach it, and waits for ctx.
 func up(ctx context.Context, out io.Writer, dir string) error {
-	d := &demo{out: io.Discard, json: true, report: demoReport{DataDir: dir, Kept: true}}
+	d := &demo{out: io.Discard, json: true, report: demoReport{DataDir: dir, Kept: true}, logDir: filepath.Join(dir, "logs")}
+	defer d.closeLogs()
 	env, stopLedger, err := d.setup(ctx, dir)
 	if err != nil {
 		return err
