@@ -54,6 +54,7 @@ type soakReport struct {
 	SettleMax       time.Duration     `json:"settle_max_ns"`
 	Entries         uint64            `json:"ledger_entries"`
 	Kills           map[string]int    `json:"kills"`
+	Pauses          map[string]int    `json:"pauses"`
 	PeakRSS         map[string]uint64 `json:"peak_rss_bytes"`
 	Checks          []soakCheck       `json:"checks"`
 	Pass            bool              `json:"pass"`
@@ -71,9 +72,10 @@ store and log file. Storefront clients then place orders for --duration,
 body) until the order agent gives it a final state. Every 20th order uses
 a card the processor declines, so compensation runs too.
 
-With --chaos, a loop SIGKILLs a random process (the ledger or an agent)
-every --chaos-min to --chaos-max and restarts it on its address after a
-random pause of up to a second.
+With --chaos, a loop strikes a random process (the ledger or an agent)
+every --chaos-min to --chaos-max: three times in four it SIGKILLs it and
+restarts it on its address after up to a second; otherwise it freezes it
+(SIGSTOP, then SIGCONT) for up to three seconds.
 
 When placing ends, in-flight orders settle, and the soak prints a verdict.
 It exits 1 if any check fails:
@@ -171,7 +173,7 @@ func runSoak(ctx context.Context, cfg soakConfig) (*soakReport, error) {
 		return nil, err
 	}
 	rep := &soakReport{Dir: cfg.dir, Concurrency: cfg.concurrency, Chaos: cfg.chaos, Seed: cfg.seed,
-		Cores: runtime.GOMAXPROCS(0), Kills: map[string]int{}, PeakRSS: map[string]uint64{}}
+		Cores: runtime.GOMAXPROCS(0), Kills: map[string]int{}, Pauses: map[string]int{}, PeakRSS: map[string]uint64{}}
 	fmt.Fprintf(cfg.progress, "soak: starting the ledger and four agents in %s (seed %d)\n", cfg.dir, cfg.seed)
 	s, err := startSoakStack(ctx, binary, cfg.dir)
 	if s != nil {
@@ -281,8 +283,8 @@ func (s *soakStack) checkExits(rep *soakReport) soakCheck {
 	var all []string
 	restarts := 0
 	for name, p := range s.procs {
-		starts, kills, _, unexpected, rss := p.facts()
-		rep.Kills[name], rep.PeakRSS[name] = kills, rss
+		starts, kills, pauses, _, unexpected, rss := p.facts()
+		rep.Kills[name], rep.Pauses[name], rep.PeakRSS[name] = kills, pauses, rss
 		restarts += starts - 1
 		all = append(all, unexpected...)
 	}
@@ -305,7 +307,7 @@ func (s *soakStack) checkSecrets() soakCheck {
 	}
 	var logs []string
 	for _, p := range s.procs {
-		_, _, l, _, _ := p.facts()
+		_, _, _, l, _, _ := p.facts()
 		logs = append(logs, l...)
 	}
 	lines, found := scanFiles(logs, secrets)
@@ -420,7 +422,7 @@ func printSoak(w io.Writer, r *soakReport) {
 		chaos = fmt.Sprintf("on (seed %d)", r.Seed)
 	}
 	fmt.Fprintf(w, "soak: %v, %d clients, chaos %s, %d cores (%s/%s)\n", r.Duration.Round(time.Second), r.Concurrency, chaos, r.Cores, runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(w, "  orders      %d (%.1f/s): %d completed, %d compensated, %d not reserved, %d flagged\n", r.Orders, r.OrdersPerSecond,
+	fmt.Fprintf(w, "  orders       %d (%.1f/s): %d completed, %d compensated, %d not reserved, %d flagged\n", r.Orders, r.OrdersPerSecond,
 		r.Outcomes[outcomeCompleted], r.Outcomes[outcomeCompensated], r.Outcomes[outcomeNotReserved], r.Outcomes[outcomeFlagged])
 	var flags []string
 	for k, n := range r.Outcomes {
@@ -430,17 +432,17 @@ func printSoak(w io.Writer, r *soakReport) {
 	}
 	if len(flags) > 0 {
 		slices.Sort(flags)
-		fmt.Fprintf(w, "  flagged     %s\n", strings.Join(flags, ", "))
+		fmt.Fprintf(w, "  flagged      %s\n", strings.Join(flags, ", "))
 	}
-	fmt.Fprintf(w, "  settle      p50 %v  p99 %v  max %v\n", r.SettleP50.Round(time.Millisecond), r.SettleP99.Round(time.Millisecond), r.SettleMax.Round(time.Millisecond))
-	fmt.Fprintf(w, "  ledger      %d entries\n", r.Entries)
+	fmt.Fprintf(w, "  settle       p50 %v  p99 %v  max %v\n", r.SettleP50.Round(time.Millisecond), r.SettleP99.Round(time.Millisecond), r.SettleMax.Round(time.Millisecond))
+	fmt.Fprintf(w, "  ledger       %d entries\n", r.Entries)
 	var kills, rss []string
 	for _, name := range append([]string{"ledger"}, soakRoles...) {
-		kills = append(kills, fmt.Sprintf("%s %d", name, r.Kills[name]))
+		kills = append(kills, fmt.Sprintf("%s %d/%d", name, r.Kills[name], r.Pauses[name]))
 		rss = append(rss, fmt.Sprintf("%s %d MiB", name, r.PeakRSS[name]>>20))
 	}
-	fmt.Fprintf(w, "  kills       %s\n", strings.Join(kills, ", "))
-	fmt.Fprintf(w, "  peak RSS    %s\n", strings.Join(rss, ", "))
+	fmt.Fprintf(w, "  kills/pauses %s\n", strings.Join(kills, ", "))
+	fmt.Fprintf(w, "  peak RSS     %s\n", strings.Join(rss, ", "))
 	fmt.Fprintf(w, "verdict\n")
 	for _, c := range r.Checks {
 		mark := "ok  "

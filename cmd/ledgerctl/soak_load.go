@@ -92,10 +92,12 @@ func (s *soakStack) settleOrder(o *soakOrder, body []byte, settle time.Duration)
 	}
 }
 
-// chaos SIGKILLs a random process of the stack every so often (uniform in
-// [minGap, maxGap]) and restarts it on its address after a random pause
-// of up to a second, until ctx ends. Before an agent restarts, the
-// checkpoint its persisted view holds is kept for the verdict.
+// chaos strikes a random process of the stack every so often (uniform in
+// [minGap, maxGap]) until ctx ends. Three times in four it SIGKILLs the
+// process and restarts it on its address after a random pause of up to a
+// second; before an agent restarts, the checkpoint its persisted view
+// holds is kept for the verdict. Otherwise it freezes the process
+// (SIGSTOP) for up to three seconds.
 func (s *soakStack) chaos(ctx context.Context, rng *rand.Rand, minGap, maxGap time.Duration, seen *checkpointLog, errs chan<- error) {
 	names := append([]string{"ledger"}, soakRoles...)
 	for {
@@ -106,6 +108,10 @@ func (s *soakStack) chaos(ctx context.Context, rng *rand.Rand, minGap, maxGap ti
 		case <-time.After(gap):
 		}
 		p := s.procs[names[rng.IntN(len(names))]]
+		if rng.IntN(4) == 0 {
+			p.pause(time.Duration(rng.Int64N(int64(3 * time.Second))))
+			continue
+		}
 		p.kill()
 		if p.name != "ledger" {
 			if b, err := os.ReadFile(filepath.Join(s.dir, "agents", p.name, "view", "view.json")); err == nil {

@@ -32,6 +32,7 @@ type soakProc struct {
 	killing    bool
 	starts     int
 	kills      int
+	pauses     int
 	logs       []string // one file per start
 	unexpected []string // exits the supervisor did not cause
 	peakRSS    uint64   // bytes, the highest sampled
@@ -116,6 +117,22 @@ func (p *soakProc) kill() {
 	<-exited
 }
 
+// pause stops the process (SIGSTOP) for d, then lets it go on (SIGCONT):
+// a process that hangs rather than dies, so its callers' timeouts and
+// its own clocks are put to the test.
+func (p *soakProc) pause(d time.Duration) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.pauses++
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(d)
+	_ = cmd.Process.Signal(syscall.SIGCONT)
+}
+
 // stop ends the process gracefully (SIGTERM), then by force.
 func (p *soakProc) stop() {
 	p.mu.Lock()
@@ -160,8 +177,8 @@ func (p *soakProc) sampleRSS() {
 }
 
 // facts returns what the supervisor saw, under its lock.
-func (p *soakProc) facts() (starts, kills int, logs, unexpected []string, peakRSS uint64) {
+func (p *soakProc) facts() (starts, kills, pauses int, logs, unexpected []string, peakRSS uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.starts, p.kills, append([]string(nil), p.logs...), append([]string(nil), p.unexpected...), p.peakRSS
+	return p.starts, p.kills, p.pauses, append([]string(nil), p.logs...), append([]string(nil), p.unexpected...), p.peakRSS
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // TestSoak runs `ledgerctl soak --chaos` (the five processes under load,
-// with a random process SIGKILLed and restarted every one to five
-// seconds) for LEDGER_SOAK_DURATION, and requires every check of its
+// with a random process SIGKILLed and restarted, or frozen, every one to
+// five seconds) for LEDGER_SOAK_DURATION, and requires every check of its
 // verdict to pass. It is skipped unless LEDGER_SOAK_DURATION is set: CI
 // runs 60s; BENCHMARKS.md records a 10-minute run. LEDGER_SOAK_CONCURRENCY
 // sets the clients (default 16).
