@@ -435,3 +435,38 @@ func TestRunKeepsTheViewFresh(t *testing.T) {
 		t.Fatalf("a running follower is not fresh: %v", err)
 	}
 }
+
+// TestRefusedRefreshLeavesTheViewIntact refuses a refresh over tampered
+// entries, then refreshes honestly: the refused attempt must not have
+// changed the verified view, or the follower would stay stale for good
+// (a ledger killed while a follower reads its entries does the same).
+func TestRefusedRefreshLeavesTheViewIntact(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, newLogKeys(t), fixture.NewIdentity("authority"))
+	for range 3 {
+		w.issue("payment:charge")
+	}
+	src := &switchable{Source: w.client}
+	f := newFollower(t, w, src, t.TempDir(), nil)
+	if err := f.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := f.Checkpoint()
+	for range 5 {
+		w.issue("payment:refund")
+	}
+	src.set(tampering{w.client})
+	if err := f.Refresh(ctx); !errors.Is(err, verify.ErrEntriesMismatch) {
+		t.Fatalf("refresh over tampered bundles: %v", err)
+	}
+	if got := f.Checkpoint(); got.Size != before.Size || got.Root != before.Root {
+		t.Fatalf("the refused refresh moved the view from %d to %d", before.Size, got.Size)
+	}
+	src.set(w.client)
+	if err := f.Refresh(ctx); err != nil {
+		t.Fatalf("an honest refresh after a refused one: %v", err)
+	}
+	if f.Checkpoint().Size <= before.Size {
+		t.Fatalf("the view did not advance past %d", before.Size)
+	}
+}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -55,7 +56,13 @@ func newView() *view {
 // clone copies the view so an update can be built and thrown away if it
 // fails to verify.
 func (v *view) clone() *view {
-	hashes := v.rng.Hashes()
+	// Range.Hashes is the range's own slice, and appending to a range
+	// built on it rewrites its elements: copy them, or a refresh that is
+	// refused after reading some entries corrupts the verified view.
+	hashes := make([][]byte, len(v.rng.Hashes()))
+	for i, h := range v.rng.Hashes() {
+		hashes[i] = bytes.Clone(h)
+	}
 	rng, err := rangeFactory.NewRange(v.rng.Begin(), v.rng.End(), hashes)
 	if err != nil {
 		panic(fmt.Sprintf("cloning a valid compact range: %v", err)) // cannot happen

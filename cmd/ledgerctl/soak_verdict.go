@@ -91,8 +91,10 @@ func judgeOrder(o *soakOrder) (outcome, problem string) {
 }
 
 // checkOrders judges every order.
-// Outcomes counts orders by outcome, and flags (keyed "flag:NAME" and
-// "status:NAME" for needs_attention and the like) by what was flagged.
+// Outcomes counts orders by outcome; it also counts flags ("flag:NAME"),
+// needs_attention reasons ("status:..."), and, for orders that did not
+// complete for a reason other than a declined card, their first failed
+// step ("why:STATUS:ACTION REASON").
 func checkOrders(orders []*soakOrder) (soakCheck, map[string]int) {
 	outcomes := map[string]int{}
 	var problems []string
@@ -103,6 +105,9 @@ func checkOrders(orders []*soakOrder) (soakCheck, map[string]int) {
 			}
 			if o.View.Status == order.StatusNeedsAttention {
 				outcomes["status:"+o.View.Status+":"+o.View.Reason]++
+			}
+			if o.View.Status != order.StatusCompleted && !o.Declined {
+				outcomes["why:"+o.View.Status+":"+failedStep(o.View)]++
 			}
 		}
 		out, problem := judgeOrder(o)
@@ -123,6 +128,18 @@ func checkOrders(orders []*soakOrder) (soakCheck, map[string]int) {
 			outcomes[outcomeCompleted], outcomes[outcomeCompensated], outcomes[outcomeNotReserved], outcomes[outcomeFlagged])
 	}
 	return c, outcomes
+}
+
+// failedStep names the first failed step of an order and its reason code,
+// as "inventory:reserve ledger_unavailable".
+func failedStep(v *order.View) string {
+	for _, st := range v.Steps {
+		if st.Outcome == order.OutcomeFailed {
+			code, _, _ := strings.Cut(st.Error, ":")
+			return st.Action + " " + code
+		}
+	}
+	return "none"
 }
 
 // checkCharges compares the payment agent's reconcile report with the
