@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -88,8 +89,8 @@ It exits 1 if any check fails:
     checkpoint, and proves the approving agent's signed action;
   - ledgerctl audit --full over the whole log is clean;
   - every checkpoint any agent acted under (sampled every 200ms, and each
-    killed agent's persisted view) is consistent with the final tree, and
-    no agent froze;
+    killed agent's persisted view) is consistent with the final tree, no
+    agent froze, and every agent's view is fresh again at the end;
   - no process exited unless the soak killed it;
   - no log line holds a private key, a card number or a customer address.
 
@@ -238,7 +239,7 @@ func judgeSoak(ctx context.Context, s *soakStack, cfg soakConfig, binary string,
 	rep.Checks = append(rep.Checks, s.checkReceipts(ctx, orders, final))
 	rep.Checks = append(rep.Checks, s.auditFull(ctx, binary))
 	seen.add("ledger (final)", final.Note)
-	rep.Checks = append(rep.Checks, s.checkCheckpoints(ctx, seen.all(), final), s.checkFrozen(), s.checkExits(rep))
+	rep.Checks = append(rep.Checks, s.checkCheckpoints(ctx, seen.all(), final), s.checkFrozen(), s.checkReady(ctx, 15*time.Second), s.checkExits(rep))
 	rep.Checks = append(rep.Checks, s.checkSecrets())
 	rep.Pass = true
 	for _, ch := range rep.Checks {
@@ -275,6 +276,38 @@ func (s *soakStack) checkFrozen() soakCheck {
 		c.Detail = "frozen: " + strings.Join(frozen, ", ")
 	}
 	return c
+}
+
+// checkReady fails if any agent is not ready (its view fresh, not
+// frozen) within wait: an agent that cannot get back to
+// a fresh view after faults refuses everything, for good.
+func (s *soakStack) checkReady(ctx context.Context, wait time.Duration) soakCheck {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var stuck []string
+	for _, role := range soakRoles {
+		var last string
+		for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+			resp, err := hc.Get(s.url(role) + "/readyz")
+			if err == nil {
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					last = ""
+					break
+				}
+				last = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
+			} else {
+				last = err.Error()
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+		}
+		if last != "" {
+			stuck = append(stuck, role+": "+last)
+		}
+	}
+	return tally("every agent is ready again at the end", stuck, len(soakRoles), "all four agents' views are fresh")
 }
 
 // checkExits fails if a process exited without being killed, and fills in

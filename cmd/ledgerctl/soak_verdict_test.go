@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/payment"
@@ -142,5 +145,28 @@ func TestCheckCheckpointsCatchesAFork(t *testing.T) {
 	}
 	if c := s.checkCheckpoints(ctx, map[string]string{"not a checkpoint": "inventory"}, final); c.OK {
 		t.Fatal("an unsigned checkpoint passed")
+	}
+}
+
+// TestCheckReadyCatchesAStuckAgent has one agent answer /readyz with
+// checkpoint_stale for good: the check must fail and name it.
+func TestCheckReadyCatchesAStuckAgent(t *testing.T) {
+	s := &soakStack{procs: map[string]*soakProc{}}
+	for _, role := range soakRoles {
+		stale := role == "inventory"
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if stale {
+				http.Error(w, "checkpoint_stale", http.StatusServiceUnavailable)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		s.procs[role] = &soakProc{name: role, addr: strings.TrimPrefix(srv.URL, "http://")}
+	}
+	c := s.checkReady(context.Background(), 300*time.Millisecond)
+	if c.OK || !strings.Contains(c.Detail, "inventory: 503 checkpoint_stale") {
+		t.Fatalf("a stuck agent passed: %+v", c)
+	}
+	if strings.Contains(c.Detail, "payment") {
+		t.Fatalf("a ready agent was named: %+v", c)
 	}
 }

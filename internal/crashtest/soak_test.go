@@ -68,7 +68,7 @@ func TestSoak(t *testing.T) {
 	switch {
 	case err != nil || !rep.Pass:
 		t.Fatalf("soak failed (exit %v); seed %d reproduces the chaos schedule", err, rep.Seed)
-	case len(rep.Checks) < 9:
+	case len(rep.Checks) < 10:
 		t.Fatalf("only %d checks in the verdict", len(rep.Checks))
 	case rep.Outcomes["completed"] == 0:
 		t.Fatal("no order completed")
