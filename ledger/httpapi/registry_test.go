@@ -27,24 +27,33 @@ import (
 // by waiting for them.
 func newRegistryServer(t *testing.T, interval time.Duration) (*testServer, fixture.Identity) {
 	t.Helper()
+	authority := fixture.NewIdentity("authority")
+	api, l, verifier := newRegistryAPI(t, interval, authority)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier}, authority
+}
+
+// newRegistryAPI opens a ledger under a fresh log key with the registry of
+// authority, and returns its API, not yet served.
+func newRegistryAPI(tb testing.TB, interval time.Duration, authority fixture.Identity) (*Server, *ledger.Log, note.Verifier) {
+	tb.Helper()
 	skey, vkey, _ := note.GenerateKey(rand.Reader, testOrigin)
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
-	dir := filepath.Join(t.TempDir(), "db")
+	dir := filepath.Join(tb.TempDir(), "db")
 	if err := ledger.Create(dir, testOrigin); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: interval, Indexer: registry.Indexer{}})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	authority := fixture.NewIdentity("authority")
+	tb.Cleanup(func() { l.Close() })
 	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
 	api := New(l, reg, zerolog.Nop(), nil)
 	api.ServeRegistry(reg)
-	srv := httptest.NewServer(api)
-	t.Cleanup(func() { srv.Close(); l.Close() })
-	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier}, authority
+	return api, l, verifier
 }
 
 func getJSON(t *testing.T, url string, v any) int {
