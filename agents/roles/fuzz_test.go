@@ -2,8 +2,6 @@ package roles_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,11 +15,8 @@ import (
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/internal/testledger"
-	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
 )
 
 // fuzzRoute is one guarded endpoint of a role.
@@ -155,33 +150,6 @@ func FuzzRoles(f *testing.F) {
 			}
 			return
 		}
-		w.checkReceipt(t, r, receipt, body)
+		w.l.CheckReceipt(t, receipt, w.did[r.role], w.storefront.DID, r.action, body)
 	})
-}
-
-// checkReceipt checks that a receipt names the callee's approval of this
-// request in the ledger.
-func (w *fuzzWorld) checkReceipt(t *testing.T, r fuzzRoute, v string, body []byte) {
-	t.Helper()
-	index, leaf, err := contractref.ParseReceipt(v)
-	if err != nil {
-		t.Fatalf("receipt %q: %v", v, err)
-	}
-	entry, err := w.l.Log.Entry(index)
-	if err != nil || proofs.LeafHash(entry) != leaf {
-		t.Fatalf("receipt %q names no entry in the ledger (%v)", v, err)
-	}
-	env, err := envelope.Parse(entry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := statement.ParseAction(env.Payload)
-	if err != nil {
-		t.Fatalf("receipt %q is not an action: %v", v, err)
-	}
-	sum := sha256.Sum256(body)
-	if a.Agent != w.did[r.role] || a.Caller != w.storefront.DID || a.Action != r.action ||
-		a.ArgsDigest != statement.ArgsDigestPrefix+hex.EncodeToString(sum[:]) {
-		t.Fatalf("receipt %q is %+v, not %s's approval of this %s", v, a, r.role, r.action)
-	}
 }
