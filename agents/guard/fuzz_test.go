@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/agentledger/agentledger/agents/replay"
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/internal/testledger"
 	"github.com/agentledger/agentledger/statement"
 	"github.com/agentledger/agentledger/verify"
@@ -184,15 +184,12 @@ func FuzzGuard(f *testing.F) {
 		default:
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		var e struct{ Error, Message string }
-		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.Message == "" {
-			t.Fatalf("refusal %d is not {\"error\",\"message\"} JSON: %s", rec.Code, rec.Body)
-		}
-		if rec.Code == http.StatusServiceUnavailable && e.Error != verify.ReasonCheckpointStale && e.Error != verify.ReasonLogInconsistent {
-			t.Fatalf("503 %s: the ledger is up and consistent", e.Error)
+		reason := fuzzcheck.Refusal(t, rec.Code, rec.Body.Bytes())
+		if rec.Code == http.StatusServiceUnavailable && reason != verify.ReasonCheckpointStale && reason != verify.ReasonLogInconsistent {
+			t.Fatalf("503 %s: the ledger is up and consistent", reason)
 		}
 		if w.ran.Load() != ran || w.l.Log.Size() != size || rec.Header().Get(contractref.ReceiptHeader) != "" {
-			t.Fatalf("refusal %d %s ran the handler or wrote to the ledger", rec.Code, e.Error)
+			t.Fatalf("refusal %d %s ran the handler or wrote to the ledger", rec.Code, reason)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package roles_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/internal/testledger"
 )
 
@@ -136,10 +136,7 @@ func FuzzRoles(f *testing.F) {
 			t.Fatalf("%s %s %q: %d %s", r.method, path, body, status, out)
 		}
 		if status >= 400 {
-			var e struct{ Error, Message string }
-			if err := json.Unmarshal(out, &e); err != nil || e.Error == "" || e.Message == "" {
-				t.Fatalf("%s %s: refusal %d is not {\"error\",\"message\"} JSON: %s", r.method, path, status, out)
-			}
+			fuzzcheck.Refusal(t, status, out)
 		}
 		if receipt == "" {
 			if status < 400 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
@@ -178,10 +179,7 @@ func checkRefusal(t *testing.T, rec *httptest.ResponseRecorder) {
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("refusal %d has content type %q: %s", rec.Code, ct, rec.Body)
 	}
-	var e wire.Error
-	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.Message == "" {
-		t.Fatalf("refusal %d is not {\"error\",\"message\"} JSON: %s", rec.Code, rec.Body)
-	}
+	fuzzcheck.Refusal(t, rec.Code, rec.Body.Bytes())
 }
 
 // checkAnswer checks what a successful answer claims.
