@@ -113,7 +113,8 @@ func (l *LLM) Message(ctx context.Context, in MessageInput) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fulfillment: the model failed: %w", err)
 	}
-	if len(res.Choices) == 0 {
+	if res == nil || len(res.Choices) == 0 {
+		// A body of JSON null decodes to no answer and no error.
 		return "", ErrEmptyOutput
 	}
 	return checkOutput(res.Choices[0].Message.Content)
