@@ -2,10 +2,7 @@ package fulfillment
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -73,21 +70,9 @@ func checkItemsAccepted(t *testing.T, items []Item, total int64) {
 // text, wherever it came from, is clean plain text within
 // MaxMessageChars.
 func FuzzLLMAnswer(f *testing.F) {
-	var (
-		mu     sync.Mutex
-		status int
-		answer []byte
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(answer)
-	}))
-	f.Cleanup(srv.Close)
+	a := fuzzcheck.NewAnswerer(f)
 	f.Setenv("FULFILLMENT_FUZZ_LLM_KEY", "sk-fuzz")
-	llm, err := NewLLM(LLMConfig{BaseURL: srv.URL + "/v1/", Model: "fuzz-model", APIKeyEnv: "FULFILLMENT_FUZZ_LLM_KEY", Timeout: 5 * time.Second})
+	llm, err := NewLLM(LLMConfig{BaseURL: a.URL + "/v1/", Model: "fuzz-model", APIKeyEnv: "FULFILLMENT_FUZZ_LLM_KEY", Timeout: 5 * time.Second})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -111,9 +96,7 @@ func FuzzLLMAnswer(f *testing.F) {
 		if code < 200 || code > 599 {
 			return // not a status a server can send
 		}
-		mu.Lock()
-		status, answer = code, body
-		mu.Unlock()
+		a.Set(code, body)
 		c, err := n.Compose(context.Background(), in)
 		if err != nil {
 			t.Fatalf("no notification: %v", err)

@@ -1,12 +1,16 @@
 // Package fuzzcheck holds the invariants the fuzz targets share: that a
 // parser's accepted value survives being written back out and parsed
 // again, and that a refusal is the JSON {"error","message"} every HTTP
-// answer of the project uses.
+// answer of the project uses; and a server that answers whatever a fuzz
+// target tells it to.
 package fuzzcheck
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -40,4 +44,36 @@ func Refusal(t testing.TB, status int, body []byte) string {
 		t.Fatalf("refusal %d is not {\"error\",\"message\"} JSON: %s", status, body)
 	}
 	return e.Error
+}
+
+// Answerer is a hostile HTTP server for fuzzing clients: it answers every
+// request with the status and body last set.
+type Answerer struct {
+	URL    string
+	mu     sync.Mutex
+	status int
+	body   []byte
+}
+
+// NewAnswerer starts an Answerer until tb ends.
+func NewAnswerer(tb testing.TB) *Answerer {
+	tb.Helper()
+	a := &Answerer{status: http.StatusOK}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(a.status)
+		_, _ = w.Write(a.body)
+	}))
+	tb.Cleanup(srv.Close)
+	a.URL = srv.URL
+	return a
+}
+
+// Set makes status and body the answer to every request from now on.
+func (a *Answerer) Set(status int, body []byte) {
+	a.mu.Lock()
+	a.status, a.body = status, body
+	a.mu.Unlock()
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 
+	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -18,19 +17,8 @@ import (
 // the index or leaf hash of the entry fetched, the index and size of a
 // proof, and a proof of at most 64 hashes.
 func FuzzAnswers(f *testing.F) {
-	var (
-		mu     sync.Mutex
-		status int
-		answer []byte
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		w.WriteHeader(status)
-		_, _ = w.Write(answer)
-	}))
-	f.Cleanup(srv.Close)
-	c, err := New(srv.URL, nil)
+	a := fuzzcheck.NewAnswerer(f)
+	c, err := New(a.URL, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -49,9 +37,7 @@ func FuzzAnswers(f *testing.F) {
 		if code < 200 || code > 599 {
 			return // not a status a server can send
 		}
-		mu.Lock()
-		status, answer = code, body
-		mu.Unlock()
+		a.Set(code, body)
 		ctx := context.Background()
 		failed := func(err error) bool {
 			t.Helper()
