@@ -2,7 +2,6 @@ package caller
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"reflect"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 // statement that marshals and parses back unchanged, and keeps the proof
 // as given.
 func FuzzParseContract(f *testing.F) {
-	authority := fixture.FromKey("authority", ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize)))
+	authority := fixture.Fixed("authority", 1)
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	env, _, err := fixture.Contract(authority.Key, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
 		"did:key:z6MknGc3ocHs3zdPiJbnaaqDi58NGb4pk1Sp9WxWufuXSdxf", []string{"payment:charge:max_100usd"}, t0, time.Hour)

@@ -3,7 +3,6 @@ package guard_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -32,12 +31,6 @@ import (
 // minute later.
 var fuzzT0 = time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 
-// fixedIdentity is an identity whose key is the same in every process, so
-// that what the seed corpus signs verifies in every fuzz worker.
-func fixedIdentity(name string, seed byte) fixture.Identity {
-	return fixture.FromKey(name, ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)))
-}
-
 // guardWorld is a payment agent's guard in front of a counting handler,
 // following a real ledger that holds, at fixed indexes with fixed bytes,
 // the caller's contract in the agent's view (2), a revoked one (3), and one
@@ -56,14 +49,14 @@ type guardWorld struct {
 func newGuardWorld(f *testing.F) *guardWorld {
 	f.Helper()
 	now := func() time.Time { return fuzzT0.Add(time.Minute) }
-	w := &guardWorld{caller: fixedIdentity("order-agent", 1), agent: fixedIdentity("payment-agent", 2)}
+	w := &guardWorld{caller: fixture.Fixed("order-agent", 1), agent: fixture.Fixed("payment-agent", 2)}
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), testledger.Origin)
 	if err != nil {
 		f.Fatal(err)
 	}
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
-	authority := fixedIdentity("authority", 4)
+	authority := fixture.Fixed("authority", 4)
 	w.l = testledger.StartWith(f, signer, verifier, authority)
 	for _, id := range []fixture.Identity{w.caller, w.agent} {
 		w.l.Append(fixture.Registration(authority.Key, id, "low", fuzzT0))

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,7 +24,7 @@ import (
 
 // fuzzAuthority is the fuzzed server's authority. Its key is fixed, so the
 // entries it signs for the seed corpus are valid in every fuzz worker.
-var fuzzAuthority = fixture.FromKey("authority", ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
+var fuzzAuthority = fixture.Fixed("authority", 7)
 
 // fuzzServer is a real ledger with the registry's rules and endpoints,
 // served in-process, holding a few registrations and a contract under a
@@ -48,7 +47,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	ids := make([]fixture.Identity, 4)
 	for i := range ids {
-		ids[i] = fixture.FromKey(fmt.Sprintf("agent-%d", i), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{byte(i + 1)}, ed25519.SeedSize)))
+		ids[i] = fixture.Fixed(fmt.Sprintf("agent-%d", i), byte(i+1))
 		raw, err := fixture.Registration(fuzzAuthority.Key, ids[i], "low", t0)
 		if err != nil {
 			f.Fatal(err)
