@@ -12,14 +12,12 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/agents/contractref"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/internal/testledger"
@@ -50,25 +48,13 @@ func newGuardWorld(f *testing.F) *guardWorld {
 	f.Helper()
 	now := func() time.Time { return fuzzT0.Add(time.Minute) }
 	w := &guardWorld{caller: fixture.Fixed("order-agent", 1), agent: fixture.Fixed("payment-agent", 2)}
-	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), testledger.Origin)
-	if err != nil {
-		f.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
-	authority := fixture.Fixed("authority", 4)
-	w.l = testledger.StartWith(f, signer, verifier, authority)
+	w.l = testledger.StartFixed(f, 4)
+	authority := w.l.Authority
 	for _, id := range []fixture.Identity{w.caller, w.agent} {
 		w.l.Append(fixture.Registration(authority.Key, id, "low", fuzzT0))
 	}
 	contract := func(id string) statement.ContractRef {
-		st := &statement.Contract{ID: id, Issuer: authority.DID, Subject: w.caller.DID, Audience: w.agent.DID,
-			Scopes: []string{"payment:charge:max_100usd"}, NotBefore: fuzzT0, Expires: fuzzT0.Add(time.Hour), Time: fuzzT0}
-		payload, err := st.Marshal()
-		if err != nil {
-			f.Fatal(err)
-		}
-		res := w.l.Append(envelope.Sign(envelope.KindContract, payload, authority.Key))
+		res := w.l.Append(fixture.ContractWithID(authority.Key, id, w.caller.DID, w.agent.DID, []string{"payment:charge:max_100usd"}, fuzzT0, time.Hour))
 		return statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}
 	}
 	w.inView = contract("00000000000000000000000000000001")

@@ -4,6 +4,7 @@
 package testledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -60,6 +61,21 @@ func NewLogKey(t testing.TB) (note.Signer, note.Verifier) {
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
 	return signer, verifier
+}
+
+// StartFixed runs a ledger whose log key and authority are derived from
+// seed alone, the same in every process: given the same entries, its
+// checkpoints and tlog-proofs are byte for byte the same in every fuzz
+// worker.
+func StartFixed(t testing.TB, seed byte) *Ledger {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), Origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	return StartWith(t, signer, verifier, fixture.Fixed("authority", seed))
 }
 
 // StartWith runs a ledger under the given log key and authority: two

@@ -13,13 +13,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
 )
 
 // fuzzAuthority is the fuzzed server's authority. Its key is fixed, so the
@@ -61,13 +59,9 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 			s.fresh = append(s.fresh, raw)
 		}
 	}
-	st := &statement.Contract{ID: "0123456789abcdef0123456789abcdef", Issuer: fuzzAuthority.DID, Subject: ids[0].DID,
-		Audience: ids[1].DID, Scopes: []string{"payment:charge:max_100usd"}, NotBefore: t0, Expires: t0.Add(time.Hour), Time: t0}
-	payload, err := st.Marshal()
-	if err != nil {
-		f.Fatal(err)
-	}
-	if s.contract, err = envelope.Sign(envelope.KindContract, payload, fuzzAuthority.Key); err != nil {
+	var err error
+	if s.contract, err = fixture.ContractWithID(fuzzAuthority.Key, "0123456789abcdef0123456789abcdef", ids[0].DID, ids[1].DID,
+		[]string{"payment:charge:max_100usd"}, t0, time.Hour); err != nil {
 		f.Fatal(err)
 	}
 	for _, raw := range append(append([][]byte(nil), s.regs...), s.contract) {
