@@ -121,7 +121,9 @@ func (l *LLM) Message(ctx context.Context, in MessageInput) (string, error) {
 }
 
 // limitTransport bounds what is read of a response body, so a hostile
-// endpoint cannot make the agent buffer without bound.
+// endpoint cannot make the agent buffer without bound, and refuses a 3xx
+// answer: redirects are not followed, and the client library would
+// otherwise read a completion from one.
 type limitTransport struct{ base http.RoundTripper }
 
 func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -132,6 +134,10 @@ func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	res, err := base.RoundTrip(r)
 	if err != nil {
 		return nil, err
+	}
+	if res.StatusCode/100 == 3 {
+		res.Body.Close()
+		return nil, fmt.Errorf("fulfillment: the model answered %q, not a completion", res.Status)
 	}
 	res.Body = limitedBody{Reader: io.LimitReader(res.Body, maxResponseBytes), Closer: res.Body}
 	return res, nil
