@@ -2,20 +2,25 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/internal/fuzzcheck"
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 )
@@ -39,7 +44,7 @@ type fuzzServer struct {
 
 func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
-	api, l, verifier := newRegistryAPI(f, 5*time.Millisecond, fuzzAuthority)
+	api, l, verifier := openFuzzAPI(f)
 	s := &fuzzServer{api: api, log: l, verifier: verifier}
 
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
@@ -80,6 +85,31 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return s
+}
+
+// openFuzzAPI opens a ledger under a fresh log key with the registry of
+// fuzzAuthority, and returns its API, not yet served.
+func openFuzzAPI(f *testing.F) (*Server, *ledger.Log, note.Verifier) {
+	f.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, testOrigin)
+	if err != nil {
+		f.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	dir := filepath.Join(f.TempDir(), "db")
+	if err := ledger.Create(dir, testOrigin); err != nil {
+		f.Fatal(err)
+	}
+	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: 5 * time.Millisecond, Indexer: registry.Indexer{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { l.Close() })
+	reg := registry.New(l, fuzzAuthority.Key.Public().(ed25519.PublicKey))
+	api := New(l, reg, zerolog.Nop(), nil)
+	api.ServeRegistry(reg)
+	return api, l, verifier
 }
 
 // FuzzServer drives the ledger's whole HTTP API, the write endpoint and

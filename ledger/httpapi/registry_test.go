@@ -27,33 +27,24 @@ import (
 // by waiting for them.
 func newRegistryServer(t *testing.T, interval time.Duration) (*testServer, fixture.Identity) {
 	t.Helper()
-	authority := fixture.NewIdentity("authority")
-	api, l, verifier := newRegistryAPI(t, interval, authority)
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier}, authority
-}
-
-// newRegistryAPI opens a ledger under a fresh log key with the registry of
-// authority, and returns its API, not yet served.
-func newRegistryAPI(tb testing.TB, interval time.Duration, authority fixture.Identity) (*Server, *ledger.Log, note.Verifier) {
-	tb.Helper()
 	skey, vkey, _ := note.GenerateKey(rand.Reader, testOrigin)
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
-	dir := filepath.Join(tb.TempDir(), "db")
+	dir := filepath.Join(t.TempDir(), "db")
 	if err := ledger.Create(dir, testOrigin); err != nil {
-		tb.Fatal(err)
+		t.Fatal(err)
 	}
 	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: interval, Indexer: registry.Indexer{}})
 	if err != nil {
-		tb.Fatal(err)
+		t.Fatal(err)
 	}
-	tb.Cleanup(func() { l.Close() })
+	authority := fixture.NewIdentity("authority")
 	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
 	api := New(l, reg, zerolog.Nop(), nil)
 	api.ServeRegistry(reg)
-	return api, l, verifier
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() { srv.Close(); l.Close() })
+	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier}, authority
 }
 
 func getJSON(t *testing.T, url string, v any) int {
