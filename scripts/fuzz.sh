@@ -50,7 +50,8 @@ run_target() {
 targets=0
 start=$SECONDS
 for pkg in $(go list "$@"); do
-  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' | grep -E -- "$FUZZ_MATCH" || true); do
+  listed=$(go test -list '^Fuzz' "$pkg") # a package that does not build stops the run
+  for target in $(grep '^Fuzz' <<<"$listed" | grep -E -- "$FUZZ_MATCH" || true); do
     echo "-- $pkg $target ($FUZZTIME)"
     run_target "$pkg" "$target"
     targets=$((targets + 1))
