@@ -59,3 +59,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseReceipt: a Ledger-Receipt value is accepted only without a
+// proof, and what is accepted formats back to a value that parses to the
+// same receipt; anything else is ErrMalformed.
+func FuzzParseReceipt(f *testing.F) {
+	v, _ := FormatReceipt(7, proofs.LeafHash([]byte("receipt")))
+	f.Add(v)
+	withProof, _ := Format(statement.ContractRef{Index: 7, LeafHash: proofs.LeafHash(nil)}, []byte("proof"))
+	f.Add(withProof)
+	f.Add("index=-1, leaf=:AAAA:")
+	f.Add("index=1000000000000000, leaf=" + strings.Split(v, "leaf=")[1])
+	f.Fuzz(func(t *testing.T, v string) {
+		index, leaf, err := ParseReceipt(v)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("ParseReceipt(%q) = %v, not ErrMalformed", v, err)
+			}
+			return
+		}
+		again, err := FormatReceipt(index, leaf)
+		if err != nil {
+			t.Fatalf("accepted %q but cannot format it: %v", v, err)
+		}
+		i2, l2, err := ParseReceipt(again)
+		if err != nil || i2 != index || l2 != leaf {
+			t.Fatalf("%q parsed as %d %v, formatted as %q, parsed again as %d %v (%v)", v, index, leaf, again, i2, l2, err)
+		}
+	})
+}

@@ -113,14 +113,17 @@ func (l *LLM) Message(ctx context.Context, in MessageInput) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fulfillment: the model failed: %w", err)
 	}
-	if len(res.Choices) == 0 {
+	if res == nil || len(res.Choices) == 0 {
+		// A body of JSON null decodes to no answer and no error.
 		return "", ErrEmptyOutput
 	}
 	return checkOutput(res.Choices[0].Message.Content)
 }
 
 // limitTransport bounds what is read of a response body, so a hostile
-// endpoint cannot make the agent buffer without bound.
+// endpoint cannot make the agent buffer without bound, and refuses a 3xx
+// answer: redirects are not followed, and the client library would
+// otherwise read a completion from one.
 type limitTransport struct{ base http.RoundTripper }
 
 func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -131,6 +134,10 @@ func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	res, err := base.RoundTrip(r)
 	if err != nil {
 		return nil, err
+	}
+	if res.StatusCode/100 == 3 {
+		res.Body.Close()
+		return nil, fmt.Errorf("fulfillment: the model answered %q, not a completion", res.Status)
 	}
 	res.Body = limitedBody{Reader: io.LimitReader(res.Body, maxResponseBytes), Closer: res.Body}
 	return res, nil

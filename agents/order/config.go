@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var n int64
 	if err := json.Unmarshal(b, &n); err != nil {
 		return errors.New("duration: want a string such as \"15m\" or a number of seconds")
+	}
+	if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+		return fmt.Errorf("duration: %d seconds is out of range", n)
 	}
 	*d = Duration(time.Duration(n) * time.Second)
 	return nil

@@ -19,8 +19,16 @@ import (
 	"github.com/agentledger/agentledger/internal/testledger"
 )
 
-// startRole runs a node with role's handlers mounted until the test ends.
-func startRole(t *testing.T, l *testledger.Ledger, id fixture.Identity, role roles.Role, cfg roles.Config, contracts ...[]byte) (*node.Node, string) {
+// startRole runs a node with role's handlers mounted, and the role's
+// background work, until the test ends.
+func startRole(t testing.TB, l *testledger.Ledger, id fixture.Identity, role roles.Role, cfg roles.Config, contracts ...[]byte) (*node.Node, string) {
+	t.Helper()
+	return startNode(t, l, id, role, cfg, true, contracts...)
+}
+
+// startNode runs a node with role's handlers mounted until the test ends,
+// and the role's background work if background is set.
+func startNode(t testing.TB, l *testledger.Ledger, id fixture.Identity, role roles.Role, cfg roles.Config, background bool, contracts ...[]byte) (*node.Node, string) {
 	t.Helper()
 	n, err := node.New(context.Background(), node.Config{Key: id.Key, Ledger: l.URL, Policy: l.Policy(),
 		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop(), Refresh: 20 * time.Millisecond, Contract: contracts})
@@ -38,7 +46,12 @@ func startRole(t *testing.T, l *testledger.Ledger, id fixture.Identity, role rol
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { n.Serve(ctx); done <- struct{}{} }()
-	go func() { run(ctx); done <- struct{}{} }()
+	go func() {
+		if background {
+			run(ctx)
+		}
+		done <- struct{}{}
+	}()
 	t.Cleanup(func() { cancel(); <-done; <-done })
 	return n, "http://" + addr
 }

@@ -32,6 +32,38 @@ type fullState struct {
 
 var auditRanges = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 
+// errOtherAuthority: a saved full audit is of another authority's log.
+var errOtherAuthority = errors.New("the saved audit is of another authority")
+
+// parseFullState reads a saved full audit (none if raw is nil: a new audit
+// of authority's log). A saved one is of authority, its engine resumes,
+// its compact range is of its size, and its engine is at that size too:
+// the next entry audited is the next entry ranged.
+func parseFullState(raw []byte, authority string, skew time.Duration) (fullState, *audit.Engine, *compact.Range, error) {
+	var st fullState
+	eng := audit.New(authority, skew)
+	if raw != nil {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return fullState{}, nil, nil, err
+		}
+		if st.Engine.Authority != authority {
+			return fullState{}, nil, nil, fmt.Errorf("%w: it audits %s, not %s", errOtherAuthority, st.Engine.Authority, authority)
+		}
+		var err error
+		if eng, err = audit.Resume(st.Engine, skew); err != nil {
+			return fullState{}, nil, nil, err
+		}
+		if st.Engine.Next != st.Size {
+			return fullState{}, nil, nil, fmt.Errorf("the rules are audited to %d entries, the tree to %d", st.Engine.Next, st.Size)
+		}
+	}
+	rng, err := auditRanges.NewRange(0, st.Size, st.Range)
+	if err != nil {
+		return fullState{}, nil, nil, err
+	}
+	return st, eng, rng, nil
+}
+
 // fullReport is what a full audit reports (--json prints it).
 type fullReport struct {
 	Size          uint64            `json:"size"`
@@ -46,31 +78,22 @@ type fullReport struct {
 // leaf hashes extend the audited tree to the checkpoint's root.
 func auditFull(ctx context.Context, s streams, cl verify.TileSource, cp proofs.SignedCheckpoint, authority, dir string, skew time.Duration, asJSON bool) error {
 	path := filepath.Join(dir, auditFullFile)
-	st := fullState{}
-	var eng *audit.Engine
 	raw, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		eng = audit.New(authority, skew)
-	case err != nil:
+	if errors.Is(err, fs.ErrNotExist) {
+		raw, err = nil, nil
+	}
+	if err != nil {
 		return fmt.Errorf("audit state: %w", err)
-	default:
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return fmt.Errorf("audit state %s: %w", path, err)
+	}
+	st, eng, rng, err := parseFullState(raw, authority, skew)
+	if err != nil {
+		if errors.Is(err, errOtherAuthority) {
+			return withHint(fmt.Errorf("%s: %w", path, err), "use a separate --state for another authority")
 		}
-		if st.Engine.Authority != authority {
-			return withHint(fmt.Errorf("%s audits authority %s, not %s", path, st.Engine.Authority, authority), "use a separate --state for another authority")
-		}
-		if eng, err = audit.Resume(st.Engine, skew); err != nil {
-			return fmt.Errorf("audit state %s: %w", path, err)
-		}
+		return fmt.Errorf("audit state %s: %w", path, err)
 	}
 	if st.Size > cp.Size {
 		return fmt.Errorf("audit state is at %d entries, beyond the verified checkpoint %d", st.Size, cp.Size)
-	}
-	rng, err := auditRanges.NewRange(0, st.Size, st.Range)
-	if err != nil {
-		return fmt.Errorf("audit state %s: %w", path, err)
 	}
 	before, start := len(eng.State().Violations), st.Size
 	bar := progressbar.NewOptions64(int64(cp.Size-st.Size), progressbar.OptionSetWriter(s.err),

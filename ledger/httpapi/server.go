@@ -106,7 +106,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(&methodCheck{ResponseWriter: w}, r)
 }
 
-// methodCheck rewrites the mux's plain-text 404/405 answers into the JSON
+// methodCheck rewrites the mux's plain-text 404/405 answers, and its
+// empty 400 to a request for "*" (as in "GET * HTTP/1.1"), into the JSON
 // error form.
 type methodCheck struct {
 	http.ResponseWriter
@@ -114,6 +115,11 @@ type methodCheck struct {
 }
 
 func (m *methodCheck) WriteHeader(code int) {
+	if code == http.StatusBadRequest && m.Header().Get("Content-Type") == "" {
+		m.rewritten = true
+		writeError(m.ResponseWriter, code, "bad_request", "request target must be a path")
+		return
+	}
 	if (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) &&
 		m.Header().Get("Content-Type") == "text/plain; charset=utf-8" {
 		m.rewritten = true

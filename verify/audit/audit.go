@@ -195,6 +195,11 @@ func (e *Engine) CheckPrepared(index uint64, p Prepared) error {
 	if index != e.s.Next {
 		return fmt.Errorf("%w: got index %d, want %d", ErrOutOfOrder, index, e.s.Next)
 	}
+	if index == ^uint64(0) {
+		// A tree size is a uint64, so no log has an entry here, and Next
+		// could not count past it.
+		return fmt.Errorf("%w: no log has an entry at index %d", ErrOutOfOrder, index)
+	}
 	c := &checker{index: index}
 	e.check(c, p)
 	e.s.Next++
