@@ -1,0 +1,163 @@
+// Package attack holds the hostile HTTP clients that the servers of this
+// project must withstand: slowloris connections that trickle their headers
+// or body, oversized headers and bodies, and idle connections. The tests of
+// the ledger and agent servers and `ledgerctl bench hostile` run them
+// against real servers on loopback.
+//
+// Each attack speaks raw HTTP/1.1 over TCP, so nothing in between (such as
+// an http.Client's own limits) softens it.
+package attack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Held is the outcome of one slow connection.
+type Held struct {
+	// Closed is true when the server ended the connection (or answered
+	// and then ended it) before the attacker gave up.
+	Closed bool
+	// Status is the server's answer, if it sent one (0 if not).
+	Status int
+	// For is how long the connection lasted.
+	For time.Duration
+}
+
+// SlowHeaders opens a connection to addr (host:port), sends a request line
+// and then one header byte every interval, never finishing the headers,
+// until the server closes the connection or ctx ends.
+func SlowHeaders(ctx context.Context, addr string, interval time.Duration) (Held, error) {
+	return trickle(ctx, addr, "GET /healthz HTTP/1.1\r\nHost: "+addr+"\r\n", "X-Slow: ", "a", interval)
+}
+
+// SlowBody opens a connection to addr and sends complete headers of a POST
+// to path that announce a 64000-byte body, then one body byte every
+// interval, until the server closes the connection or ctx ends.
+func SlowBody(ctx context.Context, addr, path string, interval time.Duration) (Held, error) {
+	head := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\nContent-Length: 64000\r\n\r\n"
+	return trickle(ctx, addr, head, "", "x", interval)
+}
+
+// trickle sends head, then start, then unit every interval, reading
+// whatever the server answers, until the server closes the connection or
+// ctx ends.
+func trickle(ctx context.Context, addr, head, start, unit string, interval time.Duration) (Held, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return Held{}, fmt.Errorf("slow client: %w", err)
+	}
+	defer c.Close()
+	t0 := time.Now()
+	answered := make(chan int, 1)
+	go func() { answered <- readStatus(c) }()
+	if _, err := io.WriteString(c, head+start); err != nil {
+		return Held{Closed: true, Status: <-answered, For: time.Since(t0)}, nil
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case status := <-answered:
+			return Held{Closed: true, Status: status, For: time.Since(t0)}, nil
+		case <-ctx.Done():
+			c.Close()
+			return Held{Status: <-answered, For: time.Since(t0)}, nil
+		case <-tick.C:
+			// A write error means the server is gone; the reader says so.
+			_, _ = io.WriteString(c, unit)
+		}
+	}
+}
+
+// readStatus reads until the connection ends and returns the status code
+// of the first response on it, or 0 if there was none.
+func readStatus(c net.Conn) int {
+	br := bufio.NewReader(c)
+	status := 0
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		status = resp.StatusCode
+		resp.Body.Close()
+	}
+	_, _ = io.Copy(io.Discard, br)
+	return status
+}
+
+// Idle opens n connections to addr and sends nothing on them. It returns
+// them open; closing them is the caller's. On error it closes those it
+// opened.
+func Idle(ctx context.Context, addr string, n int) ([]net.Conn, error) {
+	var d net.Dialer
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			CloseAll(conns)
+			return nil, fmt.Errorf("idle connection %d: %w", len(conns), err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+// CloseAll closes every connection of conns.
+func CloseAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// BigHeaders sends a GET to path whose headers total about size bytes and
+// returns the server's status (431 is the expected refusal).
+func BigHeaders(ctx context.Context, addr, path string, size int) (int, error) {
+	return rawRequest(ctx, addr, "GET "+path+" HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\nX-Big: "+strings.Repeat("a", size)+"\r\n\r\n")
+}
+
+// BigBody POSTs a body of size bytes to path and returns the server's
+// status (413 is the expected refusal). With announce false the body is
+// sent chunked, so the server cannot refuse it by Content-Length alone.
+func BigBody(ctx context.Context, addr, path string, size int, announce bool) (int, error) {
+	head := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\nContent-Type: application/json\r\n"
+	body := strings.Repeat("x", size)
+	if announce {
+		return rawRequest(ctx, addr, head+fmt.Sprintf("Content-Length: %d\r\n\r\n", size)+body)
+	}
+	return rawRequest(ctx, addr, head+"Transfer-Encoding: chunked\r\n\r\n"+fmt.Sprintf("%x\r\n", size)+body+"\r\n0\r\n\r\n")
+}
+
+// rawRequest writes req on a fresh connection and returns the status of
+// the answer. The server may answer and close before it has read all of
+// req; that is not an error.
+func rawRequest(ctx context.Context, addr, req string) (int, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	answered := make(chan int, 1)
+	go func() { answered <- readStatus(c) }()
+	_, werr := io.WriteString(c, req)
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && werr == nil {
+		_ = cw.CloseWrite()
+	}
+	status := <-answered
+	if status == 0 {
+		if werr == nil {
+			werr = errors.New("no answer")
+		}
+		return 0, fmt.Errorf("oversized request: %w", werr)
+	}
+	return status, nil
+}
