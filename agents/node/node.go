@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/netutil"
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/guard"
@@ -40,6 +41,12 @@ const (
 	// MaxHeaderBytes leaves room for a Ledger-Contract header that carries
 	// a contract's tlog-proof.
 	MaxHeaderBytes = 256 << 10
+	// DefaultMaxConns bounds the connections an agent keeps open at once.
+	// Beyond it, new connections wait in the kernel's accept queue, so a
+	// flood of idle connections cannot exhaust file descriptors; each idle
+	// one is closed after ReadHeaderTimeout (never sent a request) or
+	// IdleTimeout.
+	DefaultMaxConns = 1024
 )
 
 // Config describes one agent.
@@ -52,6 +59,9 @@ type Config struct {
 	Logger   zerolog.Logger
 	Refresh  time.Duration // follower refresh interval (default 500ms)
 	Contract [][]byte      // tlog-proofs of the contracts the agent holds
+	// MaxConns bounds the connections open at once: 0 means
+	// DefaultMaxConns, a negative value no limit.
+	MaxConns int
 }
 
 // Node is a running agent.
@@ -139,8 +149,15 @@ func (n *Node) Listen() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("agent listen: %w", err)
 	}
+	addr := ln.Addr().String()
+	switch {
+	case n.cfg.MaxConns == 0:
+		ln = netutil.LimitListener(ln, DefaultMaxConns)
+	case n.cfg.MaxConns > 0:
+		ln = netutil.LimitListener(ln, n.cfg.MaxConns)
+	}
 	n.ln = ln
-	return ln.Addr().String(), nil
+	return addr, nil
 }
 
 // Serve follows the ledger and serves until ctx ends, then shuts down

@@ -108,6 +108,17 @@ type demo struct {
 	json   bool
 	color  bool
 	report demoReport
+	// limits are the served ledger's limits; the zero value means the
+	// flags' defaults.
+	limits serveLimits
+}
+
+// serveLimits returns the ledger limits the demo serves with.
+func (d *demo) serveLimits() serveLimits {
+	if d.limits == (serveLimits{}) {
+		return defaultServeLimits
+	}
+	return d.limits
 }
 
 func (d *demo) say(format string, args ...any) {
