@@ -17,8 +17,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 )
+
+// ErrReset is a connection the server reset (or closed while the attacker
+// was still writing) before its answer could be read.
+var ErrReset = errors.New("connection reset by the server")
 
 // Held is the outcome of one slow connection.
 type Held struct {
@@ -58,7 +63,10 @@ func trickle(ctx context.Context, addr, head, start, unit string, interval time.
 	defer c.Close()
 	t0 := time.Now()
 	answered := make(chan int, 1)
-	go func() { answered <- readStatus(c) }()
+	go func() {
+		status, _ := readStatus(c, true)
+		answered <- status
+	}()
 	if _, err := io.WriteString(c, head+start); err != nil {
 		return Held{Closed: true, Status: <-answered, For: time.Since(t0)}, nil
 	}
@@ -78,17 +86,21 @@ func trickle(ctx context.Context, addr, head, start, unit string, interval time.
 	}
 }
 
-// readStatus reads until the connection ends and returns the status code
-// of the first response on it, or 0 if there was none.
-func readStatus(c net.Conn) int {
+// readStatus returns the status code of the first response on c, or 0 if
+// there was none. With untilClosed it returns only once the connection
+// has ended.
+func readStatus(c net.Conn, untilClosed bool) (int, error) {
 	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
 	status := 0
-	if resp, err := http.ReadResponse(br, nil); err == nil {
+	if err == nil {
 		status = resp.StatusCode
 		resp.Body.Close()
 	}
-	_, _ = io.Copy(io.Discard, br)
-	return status
+	if untilClosed {
+		_, _ = io.Copy(io.Discard, br)
+	}
+	return status, err
 }
 
 // Idle opens n connections to addr and sends nothing on them. It returns
@@ -146,18 +158,27 @@ func rawRequest(ctx context.Context, addr, req string) (int, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	answered := make(chan int, 1)
-	go func() { answered <- readStatus(c) }()
+	type answer struct {
+		status int
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		status, err := readStatus(c, false)
+		answered <- answer{status, err}
+	}()
 	_, werr := io.WriteString(c, req)
 	if cw, ok := c.(interface{ CloseWrite() error }); ok && werr == nil {
 		_ = cw.CloseWrite()
 	}
-	status := <-answered
-	if status == 0 {
-		if werr == nil {
-			werr = errors.New("no answer")
+	a := <-answered
+	if a.status == 0 {
+		// A server that stops reading and closes may reset the
+		// connection, losing its answer: ErrReset.
+		if errors.Is(a.err, syscall.ECONNRESET) || errors.Is(werr, syscall.ECONNRESET) || errors.Is(werr, syscall.EPIPE) {
+			return 0, fmt.Errorf("oversized request: %w", ErrReset)
 		}
-		return 0, fmt.Errorf("oversized request: %w", werr)
+		return 0, fmt.Errorf("oversized request: no answer: %w", errors.Join(a.err, werr))
 	}
-	return status, nil
+	return a.status, nil
 }
