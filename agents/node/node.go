@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
-	"golang.org/x/net/netutil"
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/guard"
@@ -28,6 +27,7 @@ import (
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
 	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -42,10 +42,10 @@ const (
 	// a contract's tlog-proof.
 	MaxHeaderBytes = 256 << 10
 	// DefaultMaxConns bounds the connections an agent keeps open at once.
-	// Beyond it, new connections wait in the kernel's accept queue, so a
-	// flood of idle connections cannot exhaust file descriptors; each idle
-	// one is closed after ReadHeaderTimeout (never sent a request) or
-	// IdleTimeout.
+	// Beyond it, the connection longest without a request in progress is
+	// closed to make room (package connlimit), so a flood of idle
+	// connections neither exhausts file descriptors nor locks honest
+	// callers out.
 	DefaultMaxConns = 1024
 )
 
@@ -76,9 +76,10 @@ type Node struct {
 	Registry *prometheus.Registry
 	Logger   zerolog.Logger
 
-	cfg Config
-	ln  net.Listener
-	srv *http.Server
+	cfg     Config
+	ln      net.Listener
+	limited *connlimit.Listener // ln, when connections are limited
+	srv     *http.Server
 }
 
 // New opens the agent's store, loads its view of the ledger and its
@@ -152,11 +153,14 @@ func (n *Node) Listen() (string, error) {
 	addr := ln.Addr().String()
 	switch {
 	case n.cfg.MaxConns == 0:
-		ln = netutil.LimitListener(ln, DefaultMaxConns)
+		n.limited = connlimit.New(ln, DefaultMaxConns)
 	case n.cfg.MaxConns > 0:
-		ln = netutil.LimitListener(ln, n.cfg.MaxConns)
+		n.limited = connlimit.New(ln, n.cfg.MaxConns)
 	}
 	n.ln = ln
+	if n.limited != nil {
+		n.ln = n.limited
+	}
 	return addr, nil
 }
 
@@ -170,6 +174,9 @@ func (n *Node) Serve(ctx context.Context) error {
 	}
 	n.srv = &http.Server{Handler: n.Mux, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+	if n.limited != nil {
+		n.srv.ConnState = n.limited.ConnState
+	}
 	followCtx, stopFollow := context.WithCancel(ctx)
 	followed := make(chan struct{})
 	go func() {

@@ -20,9 +20,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/net/netutil"
 
 	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 	"github.com/agentledger/agentledger/ledger/registry"
@@ -80,7 +80,7 @@ func serveCommand(s streams) *cli.Command {
 			&cli.IntFlag{
 				Name:    "max-conns",
 				Value:   httpapi.DefaultMaxConns,
-				Usage:   "most client connections open at once; more wait to be accepted (0: no limit)",
+				Usage:   "most client connections open at once; beyond, the longest-idle one is closed, or new ones wait while all are busy (0: no limit)",
 				EnvVars: []string{"LEDGER_MAX_CONNS"},
 			},
 			&cli.Float64Flag{
@@ -203,8 +203,10 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 			"choose another --listen address, or port 0 for a free one")
 	}
 	addr := ln.Addr().String()
+	var limited *connlimit.Listener
 	if cfg.limits.maxConns > 0 {
-		ln = netutil.LimitListener(ln, cfg.limits.maxConns)
+		limited = connlimit.New(ln, cfg.limits.maxConns)
+		ln = limited
 	}
 	authorityDID := did.FromPublicKey(authority)
 	lim, err := signerlimit.New(signerlimit.Options{Rate: cfg.limits.signerRate, Burst: cfg.limits.signerBurst,
@@ -222,6 +224,9 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 	}
 	api.ServeRegistry(rg)
 	srv := httpapi.HTTPServer(addr, api)
+	if limited != nil {
+		srv.ConnState = limited.ConnState
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

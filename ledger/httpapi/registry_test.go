@@ -13,9 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/net/netutil"
 
 	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/registry"
@@ -69,7 +69,8 @@ func newHardenedServer(t *testing.T, interval time.Duration, h hardening) (*test
 	srv := httptest.NewUnstartedServer(api)
 	srv.Config = HTTPServer("", api)
 	if h.maxConns > 0 {
-		srv.Listener = netutil.LimitListener(srv.Listener, h.maxConns)
+		limited := connlimit.New(srv.Listener, h.maxConns)
+		srv.Listener, srv.Config.ConnState = limited, limited.ConnState
 	}
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); l.Close() })

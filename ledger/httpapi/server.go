@@ -40,10 +40,11 @@ const (
 
 // Defaults of the limits on hostile clients (ledgerctl serve's flags).
 const (
-	// DefaultMaxConns bounds the connections open at once. Beyond it, new
-	// connections wait in the kernel's accept queue, so a flood of idle
-	// connections cannot exhaust file descriptors; each idle one is closed
-	// after ReadHeaderTimeout (never sent a request) or IdleTimeout.
+	// DefaultMaxConns bounds the connections open at once. Beyond it, the
+	// connection longest without a request in progress is closed to make
+	// room (ledgerctl serve uses package connlimit), so a flood of idle
+	// connections neither exhausts file descriptors nor locks honest
+	// clients out.
 	DefaultMaxConns = 4096
 	// DefaultSignerRate and DefaultSignerBurst bound each registered
 	// agent's writes (entries/s, and at once). The demo's order flow writes
