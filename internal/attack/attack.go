@@ -10,13 +10,13 @@ package attack
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -130,7 +130,8 @@ func CloseAll(conns []net.Conn) {
 // BigHeaders sends a GET to path whose headers total about size bytes and
 // returns the server's status (431 is the expected refusal).
 func BigHeaders(ctx context.Context, addr, path string, size int) (int, error) {
-	return rawRequest(ctx, addr, "GET "+path+" HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\nX-Big: "+strings.Repeat("a", size)+"\r\n\r\n")
+	head := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\nX-Big: "
+	return rawRequest(ctx, addr, head, size, "\r\n\r\n")
 }
 
 // BigBody POSTs a body of size bytes to path and returns the server's
@@ -138,17 +139,16 @@ func BigHeaders(ctx context.Context, addr, path string, size int) (int, error) {
 // sent chunked, so the server cannot refuse it by Content-Length alone.
 func BigBody(ctx context.Context, addr, path string, size int, announce bool) (int, error) {
 	head := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\nContent-Type: application/json\r\n"
-	body := strings.Repeat("x", size)
 	if announce {
-		return rawRequest(ctx, addr, head+fmt.Sprintf("Content-Length: %d\r\n\r\n", size)+body)
+		return rawRequest(ctx, addr, head+fmt.Sprintf("Content-Length: %d\r\n\r\n", size), size, "")
 	}
-	return rawRequest(ctx, addr, head+"Transfer-Encoding: chunked\r\n\r\n"+fmt.Sprintf("%x\r\n", size)+body+"\r\n0\r\n\r\n")
+	return rawRequest(ctx, addr, head+"Transfer-Encoding: chunked\r\n\r\n"+fmt.Sprintf("%x\r\n", size), size, "\r\n0\r\n\r\n")
 }
 
-// rawRequest writes req on a fresh connection and returns the status of
-// the answer. The server may answer and close before it has read all of
-// req; that is not an error.
-func rawRequest(ctx context.Context, addr, req string) (int, error) {
+// rawRequest writes head, then fill bytes of filler, then tail on a fresh
+// connection and returns the status of the answer. The server may answer
+// and close before it has read all of it; that is not an error.
+func rawRequest(ctx context.Context, addr, head string, fill int, tail string) (int, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -167,7 +167,7 @@ func rawRequest(ctx context.Context, addr, req string) (int, error) {
 		status, err := readStatus(c, false)
 		answered <- answer{status, err}
 	}()
-	_, werr := io.WriteString(c, req)
+	werr := writeRequest(c, head, fill, tail)
 	if cw, ok := c.(interface{ CloseWrite() error }); ok && werr == nil {
 		_ = cw.CloseWrite()
 	}
@@ -181,4 +181,21 @@ func rawRequest(ctx context.Context, addr, req string) (int, error) {
 		return 0, fmt.Errorf("oversized request: no answer: %w", errors.Join(a.err, werr))
 	}
 	return a.status, nil
+}
+
+// writeRequest writes head, fill bytes of 'a', and tail to w.
+func writeRequest(w io.Writer, head string, fill int, tail string) error {
+	if _, err := io.WriteString(w, head); err != nil {
+		return err
+	}
+	chunk := bytes.Repeat([]byte("a"), min(fill, 16<<10))
+	for fill > 0 {
+		n, err := w.Write(chunk[:min(fill, len(chunk))])
+		if err != nil {
+			return err
+		}
+		fill -= n
+	}
+	_, err := io.WriteString(w, tail)
+	return err
 }

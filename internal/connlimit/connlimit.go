@@ -6,12 +6,18 @@
 // at the limit: an attacker who holds the limit with idle connections then
 // makes every new honest connection wait until the server times the idle
 // ones out. A Listener instead accepts the new connection and, when that
-// puts it over the limit, closes the connection that has gone longest
-// without a request in progress: one that has not sent a byte yet, or one
-// idle between keep-alive requests. Only when every connection has a
-// request in progress does it wait, as a plain limit does. A connection
-// that is sending a request counts as busy; the server's read timeouts
-// bound how long it can stay so.
+// puts it over the limit, closes a connection without a request in
+// progress: the oldest of those that have not sent a byte yet (what an
+// idle flood is made of), and only when there are none, the oldest of
+// those idle between keep-alive requests (a client that has been served,
+// and can reconnect).
+//
+// A new connection has Grace to start its request before it may be closed
+// so: an honest client starts at once, while an attacker that reconnects
+// whenever it is cut can cycle through the limit at most once per Grace.
+// When no connection may be closed yet, Accept waits, as a plain limit
+// does. A connection that is sending a request counts as busy; the
+// server's read timeouts bound how long it can stay so.
 //
 // The server must report connection states to the Listener: set
 // http.Server.ConnState to Listener.ConnState.
@@ -23,7 +29,12 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// Grace is how long a new connection may stay silent before it may be
+// closed to make room for another.
+const Grace = 250 * time.Millisecond
 
 // Listener is a net.Listener that keeps at most max connections open.
 type Listener struct {
@@ -32,8 +43,9 @@ type Listener struct {
 
 	mu   sync.Mutex
 	open int
-	// idle holds the open connections with no request in progress,
-	// oldest first.
+	// fresh holds the open connections that have sent nothing yet, and
+	// idle those between keep-alive requests; each oldest first.
+	fresh *list.List
 	idle  *list.List
 	freed chan struct{} // a slot was released
 	done  chan struct{} // the listener is closed
@@ -48,7 +60,7 @@ func New(ln net.Listener, max int) *Listener {
 	if max <= 0 {
 		panic("connlimit: max must be positive")
 	}
-	return &Listener{Listener: ln, max: max, idle: list.New(), freed: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Listener{Listener: ln, max: max, fresh: list.New(), idle: list.New(), freed: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Evicted is how many idle connections were closed to make room.
@@ -66,29 +78,52 @@ func (l *Listener) Accept() (net.Conn, error) {
 		l.mu.Lock()
 		if l.open < l.max {
 			l.open++
-			w := &conn{Conn: c, l: l}
-			w.elem = l.idle.PushBack(w) // idle until it sends a request
+			w := &conn{Conn: c, l: l, accepted: time.Now()}
+			w.list, w.elem = l.fresh, l.fresh.PushBack(w)
 			l.mu.Unlock()
 			return w, nil
 		}
-		var victim *conn
-		if e := l.idle.Front(); e != nil {
-			victim = l.idle.Remove(e).(*conn)
-			victim.elem = nil
-		}
+		victim, wait := l.victim(time.Now())
 		l.mu.Unlock()
 		if victim != nil {
 			l.evicted.Add(1)
 			victim.Close()
 			continue
 		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-l.freed:
+		case <-timer.C:
 		case <-l.done:
+			timer.Stop()
 			c.Close()
 			return nil, net.ErrClosed
 		}
+		timer.Stop()
 	}
+}
+
+// victim takes out of its list and returns the connection to close to
+// make room: the oldest silent one once past its Grace; with no silent
+// one at all, the oldest idle keep-alive one. Otherwise it returns how
+// long to wait before a silent one comes of age (or a long wait, if there
+// is none). l.mu must be held.
+func (l *Listener) victim(now time.Time) (*conn, time.Duration) {
+	if e := l.fresh.Front(); e != nil {
+		c := e.Value.(*conn)
+		age := now.Sub(c.accepted)
+		if age < Grace {
+			return nil, Grace - age
+		}
+		c.unlist()
+		return c, 0
+	}
+	if e := l.idle.Front(); e != nil {
+		c := e.Value.(*conn)
+		c.unlist()
+		return c, 0
+	}
+	return nil, time.Hour
 }
 
 // Close closes the listener; an Accept waiting for a slot returns.
@@ -108,13 +143,10 @@ func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
 	defer l.mu.Unlock()
 	switch s {
 	case http.StateActive:
-		if w.elem != nil {
-			l.idle.Remove(w.elem)
-			w.elem = nil
-		}
+		w.unlist()
 	case http.StateIdle:
 		if w.elem == nil && !w.closed {
-			w.elem = l.idle.PushBack(w)
+			w.list, w.elem = l.idle, l.idle.PushBack(w)
 		}
 	}
 }
@@ -122,9 +154,21 @@ func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
 // conn is an accepted connection; closing it frees its slot once.
 type conn struct {
 	net.Conn
-	l      *Listener
-	elem   *list.Element // in l.idle, or nil; guarded by l.mu
-	closed bool          // guarded by l.mu
+	l *Listener
+	// list is l.fresh or l.idle when the connection is in it, at elem;
+	// both nil when a request is in progress. Guarded by l.mu.
+	list     *list.List
+	elem     *list.Element
+	closed   bool // guarded by l.mu
+	accepted time.Time
+}
+
+// unlist takes c out of its list. l.mu must be held.
+func (c *conn) unlist() {
+	if c.elem != nil {
+		c.list.Remove(c.elem)
+		c.list, c.elem = nil, nil
+	}
 }
 
 func (c *conn) Close() error {
@@ -134,10 +178,7 @@ func (c *conn) Close() error {
 	if first {
 		c.closed = true
 		l.open--
-		if c.elem != nil {
-			l.idle.Remove(c.elem)
-			c.elem = nil
-		}
+		c.unlist()
 	}
 	l.mu.Unlock()
 	if first {

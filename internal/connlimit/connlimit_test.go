@@ -3,6 +3,7 @@ package connlimit
 import (
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"testing"
 	"time"
 )
@@ -79,7 +80,7 @@ func TestBusyConnectionsAreNotEvicted(t *testing.T) {
 	// over the limit with nothing idle.
 	for {
 		l.mu.Lock()
-		n, idle := l.open, l.idle.Len()
+		n, idle := l.open, l.idle.Len()+l.fresh.Len()
 		l.mu.Unlock()
 		if n == 2 && idle == 0 {
 			break
@@ -136,4 +137,42 @@ func TestCloseEndsAWaitingAccept(t *testing.T) {
 		t.Fatal("Accept over a full, busy limit returned a connection")
 	}
 	first.Close()
+}
+
+// TestFreshConnectionsGoFirst holds a served keep-alive connection and
+// then fills the limit with silent ones: room for a new caller is made by
+// closing a silent connection, not the one that was served.
+func TestFreshConnectionsGoFirst(t *testing.T) {
+	l, url := serve(t, 3, make(chan struct{}))
+	tr := &http.Transport{MaxIdleConnsPerHost: 1}
+	served := &http.Client{Transport: tr}
+	resp, err := served.Get(url + "/ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for range 2 {
+		c, err := net.Dial("tcp", url[len("http://"):])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	for i := range 5 {
+		if err := get(url + "/ok"); err != nil {
+			t.Fatalf("new caller %d: %v", i, err)
+		}
+	}
+	// The served client's connection is still the one it holds.
+	var reused bool
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, url+"/ok", nil)
+	resp, err = served.Do(req)
+	if err != nil {
+		t.Fatalf("served client: %v", err)
+	}
+	resp.Body.Close()
+	if !reused || l.Evicted() == 0 {
+		t.Fatalf("keep-alive connection reused %v, %d evicted: a silent connection should have gone instead", reused, l.Evicted())
+	}
 }
