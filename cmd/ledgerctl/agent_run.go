@@ -59,7 +59,7 @@ func agentRunCommand(s streams) *cli.Command {
 			logKeyFlag(),
 			&cli.StringFlag{Name: "authority", Usage: "the authority's `DID` (or a file holding it, such as DIR/authority.did)", EnvVars: []string{"LEDGER_AUTHORITY"}},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "`ADDR` to serve on; port 0 picks a free one", EnvVars: []string{"LEDGER_LISTEN"}},
-			&cli.IntFlag{Name: "max-conns", Value: node.DefaultMaxConns, Usage: "most client connections open at once; beyond, the longest-idle one is closed, or new ones wait while all are busy (0: no limit)", EnvVars: []string{"LEDGER_MAX_CONNS"}},
+			&cli.IntFlag{Name: "max-conns", Value: node.DefaultMaxConns, Usage: "most client connections open at once; beyond, a silent or idle one is closed to make room, or new ones wait while all are busy (0: no limit)", EnvVars: []string{"LEDGER_MAX_CONNS"}},
 			&cli.StringFlag{Name: "data", Usage: "the agent's own data `DIR` (its store and its view of the log)", EnvVars: []string{"LEDGER_DATA"}},
 			&cli.StringFlag{Name: "contracts", Usage: "`DIR` of *.tlog-proof files of the contracts this agent holds", EnvVars: []string{"LEDGER_CONTRACTS"}},
 			&cli.StringFlag{Name: "addr-file", Usage: "write the address actually listened on to `FILE`", EnvVars: []string{"LEDGER_ADDR_FILE"}},

@@ -80,7 +80,7 @@ func serveCommand(s streams) *cli.Command {
 			&cli.IntFlag{
 				Name:    "max-conns",
 				Value:   httpapi.DefaultMaxConns,
-				Usage:   "most client connections open at once; beyond, the longest-idle one is closed, or new ones wait while all are busy (0: no limit)",
+				Usage:   "most client connections open at once; beyond, a silent or idle one is closed to make room, or new ones wait while all are busy (0: no limit)",
 				EnvVars: []string{"LEDGER_MAX_CONNS"},
 			},
 			&cli.Float64Flag{
@@ -92,7 +92,7 @@ func serveCommand(s streams) *cli.Command {
 			&cli.IntFlag{
 				Name:    "signer-burst",
 				Value:   httpapi.DefaultSignerBurst,
-				Usage:   "entries each registered agent may write at once, above --signer-rate (0: no limit)",
+				Usage:   "entries each registered agent may write in one burst, the bucket size of --signer-rate (0: no limit)",
 				EnvVars: []string{"LEDGER_SIGNER_BURST"},
 			},
 			&cli.DurationFlag{
