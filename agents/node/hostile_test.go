@@ -2,7 +2,9 @@ package node_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -122,5 +124,14 @@ func TestAgentConnectionLimit(t *testing.T) {
 	_ = idle[0].SetReadDeadline(time.Now().Add(time.Minute)) // a failure, not a hang
 	if _, err := idle[0].Read(make([]byte, 1)); err == nil {
 		t.Fatal("the oldest idle connection was not closed to make room")
+	}
+	resp, err := http.Get("http://" + w.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !regexp.MustCompile(`(?m)^agent_connections_closed_for_room_total [1-9]`).Match(body) {
+		t.Fatal("/metrics does not count the connections closed to make room")
 	}
 }

@@ -160,6 +160,10 @@ func (n *Node) Listen() (string, error) {
 	n.ln = ln
 	if n.limited != nil {
 		n.ln = n.limited
+		if err := n.Registry.Register(n.limited.Metric("agent")); err != nil {
+			ln.Close()
+			return "", fmt.Errorf("agent listen: %w", err)
+		}
 	}
 	return addr, nil
 }

@@ -207,6 +207,7 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 	if cfg.limits.maxConns > 0 {
 		limited = connlimit.New(ln, cfg.limits.maxConns)
 		ln = limited
+		reg.MustRegister(limited.Metric("ledger"))
 	}
 	authorityDID := did.FromPublicKey(authority)
 	lim, err := signerlimit.New(signerlimit.Options{Rate: cfg.limits.signerRate, Burst: cfg.limits.signerBurst,

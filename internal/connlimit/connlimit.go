@@ -30,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Grace is how long a new connection may stay silent before it may be
@@ -65,6 +67,16 @@ func New(ln net.Listener, max int) *Listener {
 
 // Evicted is how many idle connections were closed to make room.
 func (l *Listener) Evicted() uint64 { return l.evicted.Load() }
+
+// Metric is a counter of Evicted, named
+// <namespace>_connections_closed_for_room_total.
+func (l *Listener) Metric(namespace string) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: namespace,
+		Name:      "connections_closed_for_room_total",
+		Help:      "Connections without a request in progress closed to make room at the connection limit.",
+	}, func() float64 { return float64(l.Evicted()) })
+}
 
 // Accept accepts a connection; if that puts the listener over its limit,
 // it closes the oldest idle connection, or waits until some connection

@@ -6,6 +6,8 @@ import (
 	"net/http/httptrace"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // serve runs an HTTP server on loopback behind a Listener of max, with
@@ -58,6 +60,13 @@ func TestIdleFloodDoesNotStarveNewConnections(t *testing.T) {
 	}
 	if l.Evicted() == 0 {
 		t.Fatal("no idle connection was closed to make room")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(l.Metric("test"))
+	families, err := reg.Gather()
+	if err != nil || len(families) != 1 || families[0].GetName() != "test_connections_closed_for_room_total" ||
+		families[0].GetMetric()[0].GetCounter().GetValue() != float64(l.Evicted()) {
+		t.Fatalf("metric %v %v, want test_connections_closed_for_room_total = %d", families, err, l.Evicted())
 	}
 	// The oldest idle connection is the one closed first.
 	_ = idle[0].SetReadDeadline(time.Now().Add(time.Minute))
