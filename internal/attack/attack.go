@@ -4,8 +4,9 @@
 // the ledger and agent servers and `ledgerctl bench hostile` run them
 // against real servers on loopback.
 //
-// Each attack speaks raw HTTP/1.1 over TCP, so nothing in between (such as
-// an http.Client's own limits) softens it.
+// The connection-level attacks speak raw HTTP/1.1 over TCP, so nothing in
+// between (such as an http.Client's own limits) softens them; floods of
+// well-formed requests go through an http.Client (Send).
 package attack
 
 import (
