@@ -27,6 +27,7 @@ import (
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
 	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -40,6 +41,12 @@ const (
 	// MaxHeaderBytes leaves room for a Ledger-Contract header that carries
 	// a contract's tlog-proof.
 	MaxHeaderBytes = 256 << 10
+	// DefaultMaxConns bounds the connections an agent keeps open at once.
+	// Beyond it, the connection longest without a request in progress is
+	// closed to make room (package connlimit), so a flood of idle
+	// connections neither exhausts file descriptors nor locks honest
+	// callers out.
+	DefaultMaxConns = 1024
 )
 
 // Config describes one agent.
@@ -52,6 +59,9 @@ type Config struct {
 	Logger   zerolog.Logger
 	Refresh  time.Duration // follower refresh interval (default 500ms)
 	Contract [][]byte      // tlog-proofs of the contracts the agent holds
+	// MaxConns bounds the connections open at once: 0 means
+	// DefaultMaxConns, a negative value no limit.
+	MaxConns int
 }
 
 // Node is a running agent.
@@ -66,9 +76,10 @@ type Node struct {
 	Registry *prometheus.Registry
 	Logger   zerolog.Logger
 
-	cfg Config
-	ln  net.Listener
-	srv *http.Server
+	cfg     Config
+	ln      net.Listener
+	limited *connlimit.Listener // ln, when connections are limited
+	srv     *http.Server
 }
 
 // New opens the agent's store, loads its view of the ledger and its
@@ -157,8 +168,22 @@ func (n *Node) Listen() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("agent listen: %w", err)
 	}
+	addr := ln.Addr().String()
+	switch {
+	case n.cfg.MaxConns == 0:
+		n.limited = connlimit.New(ln, DefaultMaxConns)
+	case n.cfg.MaxConns > 0:
+		n.limited = connlimit.New(ln, n.cfg.MaxConns)
+	}
 	n.ln = ln
-	return ln.Addr().String(), nil
+	if n.limited != nil {
+		n.ln = n.limited
+		if err := n.Registry.Register(n.limited.Metric("agent")); err != nil {
+			ln.Close()
+			return "", fmt.Errorf("agent listen: %w", err)
+		}
+	}
+	return addr, nil
 }
 
 // Serve follows the ledger and serves until ctx ends, then shuts down
@@ -171,6 +196,9 @@ func (n *Node) Serve(ctx context.Context) error {
 	}
 	n.srv = &http.Server{Handler: n.Mux, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+	if n.limited != nil {
+		n.srv.ConnState = n.limited.ConnState
+	}
 	followCtx, stopFollow := context.WithCancel(ctx)
 	followed := make(chan struct{})
 	go func() {

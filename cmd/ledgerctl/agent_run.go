@@ -59,6 +59,7 @@ func agentRunCommand(s streams) *cli.Command {
 			logKeyFlag(),
 			&cli.StringFlag{Name: "authority", Usage: "the authority's `DID` (or a file holding it, such as DIR/authority.did)", EnvVars: []string{"LEDGER_AUTHORITY"}},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "`ADDR` to serve on; port 0 picks a free one", EnvVars: []string{"LEDGER_LISTEN"}},
+			&cli.IntFlag{Name: "max-conns", Value: node.DefaultMaxConns, Usage: "most client connections open at once; beyond, a silent or idle one is closed to make room, or new ones wait while all are busy (0: no limit)", EnvVars: []string{"LEDGER_MAX_CONNS"}},
 			&cli.StringFlag{Name: "data", Usage: "the agent's own data `DIR` (its store and its view of the log)", EnvVars: []string{"LEDGER_DATA"}},
 			&cli.StringFlag{Name: "contracts", Usage: "`DIR` of *.tlog-proof files of the contracts this agent holds", EnvVars: []string{"LEDGER_CONTRACTS"}},
 			&cli.StringFlag{Name: "addr-file", Usage: "write the address actually listened on to `FILE`", EnvVars: []string{"LEDGER_ADDR_FILE"}},
@@ -82,6 +83,13 @@ func agentRun(c *cli.Context, s streams) error {
 	}
 	if c.Args().Present() {
 		return usageErrorf(c, "unexpected argument %q", c.Args().First())
+	}
+	maxConns := c.Int("max-conns")
+	switch {
+	case maxConns < 0:
+		return usageErrorf(c, "--max-conns must not be negative")
+	case maxConns == 0:
+		maxConns = -1 // node.Config: no limit
 	}
 	role, err := roles.ParseRole(c.String("role"))
 	if err != nil {
@@ -112,7 +120,7 @@ func agentRun(c *cli.Context, s streams) error {
 	n, err := node.New(ctx, node.Config{Key: key, Ledger: c.String("ledger"),
 		Policy:  verify.TrustPolicy{LogKey: v, Authority: authority, MaxCheckpointAge: c.Duration("max-checkpoint-age")},
 		DataDir: c.String("data"), Listen: c.String("listen"), Logger: logger.With().Str("role", string(role)).Logger(),
-		Refresh: c.Duration("refresh"), Contract: contracts})
+		Refresh: c.Duration("refresh"), Contract: contracts, MaxConns: maxConns})
 	if err != nil {
 		return err
 	}

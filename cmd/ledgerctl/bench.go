@@ -27,8 +27,9 @@ Examples:
   ledgerctl bench proof --entries 1000000
   ledgerctl bench guard --requests 5000
   ledgerctl bench orders --orders 2000 --concurrency 32
-  ledgerctl bench audit --entries 1000000`,
-		Subcommands: []*cli.Command{benchAppendCommand(), benchProofCommand(), benchGuardCommand(), benchOrdersCommand(), benchAuditCommand()},
+  ledgerctl bench audit --entries 1000000
+  ledgerctl bench hostile --phase 6s --attackers 64 --idle 2000`,
+		Subcommands: []*cli.Command{benchAppendCommand(), benchProofCommand(), benchGuardCommand(), benchOrdersCommand(), benchAuditCommand(), benchHostileCommand()},
 	}
 }
 
@@ -168,7 +169,8 @@ signature. It prints entries/s next to parse plus Ed25519 verification of
 the same entries on all cores, measured in the same run.
 
 Example:
-  ledgerctl bench audit --entries 1000000`,
+  ledgerctl bench audit --entries 1000000
+  ledgerctl bench hostile --phase 6s --attackers 64 --idle 2000`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "entries", Value: 100000, Usage: "log size", EnvVars: []string{"LEDGER_BENCH_ENTRIES"}},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON", EnvVars: []string{"LEDGER_BENCH_JSON"}},

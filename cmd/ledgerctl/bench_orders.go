@@ -72,25 +72,36 @@ Example:
 	}
 }
 
-func benchOrders(ctx context.Context, n, conc int, cpuprofile string) (ordersResult, error) {
-	tmp, err := os.MkdirTemp("", "ledger-bench-orders-")
+// benchStack brings up the demo's stack in a temporary directory, with
+// stock that never runs out. stop shuts it down and removes the directory.
+func benchStack(ctx context.Context, name string) (env *demoEnv, stack *demoStack, stop func(), err error) {
+	tmp, err := os.MkdirTemp("", "ledger-bench-"+name+"-")
 	if err != nil {
-		return ordersResult{}, err
+		return nil, nil, nil, err
 	}
-	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "log")
 	d := &demo{out: io.Discard, json: true, report: demoReport{DataDir: dir, Kept: true}}
 	env, stopLedger, err := d.setup(ctx, dir)
 	if err != nil {
-		return ordersResult{}, err
+		os.RemoveAll(tmp)
+		return nil, nil, nil, err
 	}
-	defer stopLedger()
-	stack, err := d.startAgents(ctx, env.cl, env.verifier, env.authority.DID, dir, env.ids,
+	stack, err = d.startAgents(ctx, env.cl, env.verifier, env.authority.DID, dir, env.ids,
 		map[string]int64{"tea-earl-grey": 1 << 40, "mug-blue": 1 << 40})
+	if err != nil {
+		stopLedger()
+		os.RemoveAll(tmp)
+		return nil, nil, nil, err
+	}
+	return env, stack, func() { stack.stop(); stopLedger(); os.RemoveAll(tmp) }, nil
+}
+
+func benchOrders(ctx context.Context, n, conc int, cpuprofile string) (ordersResult, error) {
+	env, stack, stop, err := benchStack(ctx, "orders")
 	if err != nil {
 		return ordersResult{}, err
 	}
-	defer stack.stop()
+	defer stop()
 	before := stackSize(ctx, env)
 
 	if cpuprofile != "" {

@@ -114,6 +114,17 @@ type demo struct {
 	report demoReport
 	logDir string      // where the ledger and the agents log; "" for no logs
 	logs   []io.Closer // the open log files
+	// limits are the served ledger's limits; the zero value means the
+	// flags' defaults.
+	limits serveLimits
+}
+
+// serveLimits returns the ledger limits the demo serves with.
+func (d *demo) serveLimits() serveLimits {
+	if d.limits == (serveLimits{}) {
+		return defaultServeLimits
+	}
+	return d.limits
 }
 
 // logger is the JSON log of one process of the demo, in logDir/NAME.log,

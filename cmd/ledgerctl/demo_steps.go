@@ -85,7 +85,7 @@ func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func()
 	}
 	go func() {
 		served <- serve(ctx, serveConfig{dir: dir, listen: "127.0.0.1:0", addrFile: addrFile,
-			interval: 50 * time.Millisecond, shutdownTimeout: 5 * time.Second}, log)
+			interval: 50 * time.Millisecond, shutdownTimeout: 5 * time.Second, limits: d.serveLimits()}, log)
 	}()
 	stop = func() { cancel(); <-served }
 	addr, err := waitForFile(ctx, addrFile, served)

@@ -22,9 +22,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 	"github.com/agentledger/agentledger/ledger/registry"
+	"github.com/agentledger/agentledger/ledger/signerlimit"
 )
 
 func serveCommand(s streams) *cli.Command {
@@ -75,6 +77,24 @@ func serveCommand(s streams) *cli.Command {
 				Usage:   "least `LEVEL` logged: debug, info, warn or error",
 				EnvVars: []string{"LEDGER_LOG_LEVEL"},
 			},
+			&cli.IntFlag{
+				Name:    "max-conns",
+				Value:   httpapi.DefaultMaxConns,
+				Usage:   "most client connections open at once; beyond, a silent or idle one is closed to make room, or new ones wait while all are busy (0: no limit)",
+				EnvVars: []string{"LEDGER_MAX_CONNS"},
+			},
+			&cli.Float64Flag{
+				Name:    "signer-rate",
+				Value:   httpapi.DefaultSignerRate,
+				Usage:   "entries per second each registered agent may write; beyond, POST /v1/entries answers 429 with Retry-After (0: no limit; the authority is never limited)",
+				EnvVars: []string{"LEDGER_SIGNER_RATE"},
+			},
+			&cli.IntFlag{
+				Name:    "signer-burst",
+				Value:   httpapi.DefaultSignerBurst,
+				Usage:   "entries each registered agent may write in one burst, the bucket size of --signer-rate (0: no limit)",
+				EnvVars: []string{"LEDGER_SIGNER_BURST"},
+			},
 			&cli.DurationFlag{
 				Name:    "shutdown-timeout",
 				Value:   10 * time.Second,
@@ -99,12 +119,17 @@ func serveCommand(s streams) *cli.Command {
 			if c.Duration("shutdown-timeout") <= 0 {
 				return usageErrorf(c, "--shutdown-timeout must be positive")
 			}
+			if c.Int("max-conns") < 0 || c.Float64("signer-rate") < 0 || c.Int("signer-burst") < 0 {
+				return usageErrorf(c, "--max-conns, --signer-rate and --signer-burst must not be negative")
+			}
 			cfg := serveConfig{
 				dir:             c.String("data"),
 				listen:          c.String("listen"),
 				addrFile:        c.String("addr-file"),
 				interval:        c.Duration("checkpoint-interval"),
 				shutdownTimeout: c.Duration("shutdown-timeout"),
+				limits: serveLimits{maxConns: c.Int("max-conns"),
+					signerRate: c.Float64("signer-rate"), signerBurst: c.Int("signer-burst")},
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -119,7 +144,20 @@ type serveConfig struct {
 	addrFile        string
 	interval        time.Duration
 	shutdownTimeout time.Duration
+	limits          serveLimits
 }
+
+// serveLimits bound what hostile clients can take from the server. Zero
+// values mean no limit.
+type serveLimits struct {
+	maxConns    int     // connections open at once
+	signerRate  float64 // entries/s per registered agent
+	signerBurst int
+}
+
+// defaultServeLimits are the flags' defaults.
+var defaultServeLimits = serveLimits{maxConns: httpapi.DefaultMaxConns,
+	signerRate: httpapi.DefaultSignerRate, signerBurst: httpapi.DefaultSignerBurst}
 
 // serve runs the ledger server until ctx ends, then shuts it down: the HTTP
 // server first (waiting for requests in flight), then the log.
@@ -165,10 +203,31 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 			"choose another --listen address, or port 0 for a free one")
 	}
 	addr := ln.Addr().String()
+	var limited *connlimit.Listener
+	if cfg.limits.maxConns > 0 {
+		limited = connlimit.New(ln, cfg.limits.maxConns)
+		ln = limited
+		reg.MustRegister(limited.Metric("ledger"))
+	}
+	authorityDID := did.FromPublicKey(authority)
+	lim, err := signerlimit.New(signerlimit.Options{Rate: cfg.limits.signerRate, Burst: cfg.limits.signerBurst,
+		Exempt: func(signer string) bool { return signer == authorityDID }})
+	if err != nil {
+		return err
+	}
 	rg := registry.New(l, authority)
+	if lim != nil {
+		rg.LimitSigners(lim)
+	}
 	api := httpapi.New(l, rg, logger, reg)
+	if err := api.RegisterMetrics(reg); err != nil {
+		return err
+	}
 	api.ServeRegistry(rg)
 	srv := httpapi.HTTPServer(addr, api)
+	if limited != nil {
+		srv.ConnState = limited.ConnState
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -180,7 +239,8 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 		defer os.Remove(cfg.addrFile)
 	}
 	logger.Info().Str("addr", addr).Str("origin", l.Origin()).Uint64("size", l.Size()).
-		Str("authority", did.FromPublicKey(authority)).Msg("serving")
+		Str("authority", authorityDID).Int("max_conns", cfg.limits.maxConns).
+		Float64("signer_rate", cfg.limits.signerRate).Int("signer_burst", cfg.limits.signerBurst).Msg("serving")
 
 	select {
 	case <-ctx.Done():

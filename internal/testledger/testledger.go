@@ -20,6 +20,7 @@ import (
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 	"github.com/agentledger/agentledger/ledger/registry"
+	"github.com/agentledger/agentledger/ledger/signerlimit"
 	"github.com/agentledger/agentledger/statement"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -61,6 +62,19 @@ func NewLogKey(t testing.TB) (note.Signer, note.Verifier) {
 // ledgers started with one key are a forked log.
 func StartWith(t testing.TB, signer note.Signer, verifier note.Verifier, authority fixture.Identity) *Ledger {
 	t.Helper()
+	return start(t, signer, verifier, authority, signerlimit.Options{})
+}
+
+// StartLimited runs a ledger like Start whose registered agents may each
+// write rate entries per second, burst at once (the authority is exempt).
+func StartLimited(t testing.TB, rate float64, burst int) *Ledger {
+	t.Helper()
+	signer, verifier := NewLogKey(t)
+	return start(t, signer, verifier, fixture.NewIdentity("authority"), signerlimit.Options{Rate: rate, Burst: burst})
+}
+
+func start(t testing.TB, signer note.Signer, verifier note.Verifier, authority fixture.Identity, limits signerlimit.Options) *Ledger {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ledger")
 	if err := ledger.Create(dir, Origin); err != nil {
 		t.Fatal(err)
@@ -70,6 +84,14 @@ func StartWith(t testing.TB, signer note.Signer, verifier note.Verifier, authori
 		t.Fatal(err)
 	}
 	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
+	limits.Exempt = func(s string) bool { return s == authority.DID }
+	lim, err := signerlimit.New(limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lim != nil {
+		reg.LimitSigners(lim)
+	}
 	api := httpapi.New(l, reg, zerolog.Nop(), nil)
 	api.ServeRegistry(reg)
 	srv := httptest.NewServer(api)

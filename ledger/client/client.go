@@ -28,6 +28,8 @@ type APIError struct {
 	Status  int
 	Code    string // machine-readable reason, e.g. "not_authority"
 	Message string
+	// RetryAfter is the server's Retry-After (429 and 503), or zero.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -70,8 +72,47 @@ type AppendResult struct {
 	Duplicate bool
 }
 
-// Append submits a DSSE envelope and returns its durable index.
+// MaxAppendAttempts bounds how often Append sends one entry when the
+// ledger answers 429 (the signer is over its write rate).
+const MaxAppendAttempts = 3
+
+// Append submits a DSSE envelope and returns its durable index. When the
+// ledger answers 429 with a Retry-After that ends before ctx's deadline,
+// Append waits that long and sends the entry again (the ledger dedups it),
+// at most MaxAppendAttempts times in all; otherwise the *APIError (status
+// 429, code "rate_limited", with RetryAfter) is returned at once.
 func (c *Client) Append(ctx context.Context, envelope []byte) (AppendResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := c.append(ctx, envelope)
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests ||
+			attempt >= MaxAppendAttempts || !waitFits(ctx, apiErr.RetryAfter) {
+			return res, err
+		}
+		t := time.NewTimer(apiErr.RetryAfter)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return AppendResult{}, fmt.Errorf("%w (waiting to retry: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// MaxRetryWait is the longest Retry-After that Append waits out.
+const MaxRetryWait = 10 * time.Second
+
+// waitFits reports whether d is a wait Append takes: positive, at most
+// MaxRetryWait, and ending before ctx's deadline.
+func waitFits(ctx context.Context, d time.Duration) bool {
+	if d <= 0 || d > MaxRetryWait {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > d
+}
+
+func (c *Client) append(ctx context.Context, envelope []byte) (AppendResult, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+"/v1/entries", bytes.NewReader(envelope))
 	if err != nil {
 		return AppendResult{}, err
@@ -251,6 +292,9 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 	}
 	if resp.StatusCode/100 != 2 {
 		apiErr := &APIError{Status: resp.StatusCode}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && secs <= 3600 {
+			apiErr.RetryAfter = time.Duration(secs) * time.Second
+		}
 		var eb wire.Error
 		if json.Unmarshal(body, &eb) == nil {
 			apiErr.Code, apiErr.Message = eb.Error, eb.Message

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/internal/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/registry"
@@ -26,6 +28,20 @@ import (
 // The checkpoint interval is long, so tests publish checkpoints on purpose
 // by waiting for them.
 func newRegistryServer(t *testing.T, interval time.Duration) (*testServer, fixture.Identity) {
+	return newHardenedServer(t, interval, hardening{})
+}
+
+// hardening is what a test server adds to the production server's
+// timeouts and size limits (HTTPServer): the zero value adds nothing.
+type hardening struct {
+	maxConns int                           // a connection limit, if positive
+	limits   func(string) registry.Limiter // signer rate limits, given the authority's DID
+	metrics  *prometheus.Registry          // where the server's metrics register
+}
+
+// newHardenedServer runs a ledger with the registry's rules behind the
+// production HTTP server configuration, on loopback, with h's additions.
+func newHardenedServer(t *testing.T, interval time.Duration, h hardening) (*testServer, fixture.Identity) {
 	t.Helper()
 	skey, vkey, _ := note.GenerateKey(rand.Reader, testOrigin)
 	signer, _ := note.NewSigner(skey)
@@ -40,9 +56,23 @@ func newRegistryServer(t *testing.T, interval time.Duration) (*testServer, fixtu
 	}
 	authority := fixture.NewIdentity("authority")
 	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
-	api := New(l, reg, zerolog.Nop(), nil)
+	if h.limits != nil {
+		reg.LimitSigners(h.limits(authority.DID))
+	}
+	api := New(l, reg, zerolog.Nop(), h.metrics)
+	if h.metrics != nil {
+		if err := api.RegisterMetrics(h.metrics); err != nil {
+			t.Fatal(err)
+		}
+	}
 	api.ServeRegistry(reg)
-	srv := httptest.NewServer(api)
+	srv := httptest.NewUnstartedServer(api)
+	srv.Config = HTTPServer("", api)
+	if h.maxConns > 0 {
+		limited := connlimit.New(srv.Listener, h.maxConns)
+		srv.Listener, srv.Config.ConnState = limited, limited.ConnState
+	}
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); l.Close() })
 	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier}, authority
 }

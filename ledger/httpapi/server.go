@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/ledger/signerlimit"
 	"github.com/agentledger/agentledger/ledger/wire"
 )
 
@@ -36,6 +38,22 @@ const (
 	MaxHeaderBytes    = 16 << 10
 )
 
+// Defaults of the limits on hostile clients (ledgerctl serve's flags).
+const (
+	// DefaultMaxConns bounds the connections open at once. Beyond it, the
+	// connection longest without a request in progress is closed to make
+	// room (ledgerctl serve uses package connlimit), so a flood of idle
+	// connections neither exhausts file descriptors nor locks honest
+	// clients out.
+	DefaultMaxConns = 4096
+	// DefaultSignerRate and DefaultSignerBurst bound each registered
+	// agent's writes (entries/s, and at once). The demo's order flow writes
+	// about 5 entries per order, so an agent stays far below the rate at
+	// hundreds of orders per second.
+	DefaultSignerRate  = 1000
+	DefaultSignerBurst = 2000
+)
+
 // Submitter admits an entry: it checks it and appends it, returning its
 // durable index. Its errors wrap envelope and ledger errors, which decide
 // the HTTP status.
@@ -50,14 +68,25 @@ type Server struct {
 	logger   zerolog.Logger
 	gatherer prometheus.Gatherer
 	mux      *http.ServeMux
+	refusals *prometheus.CounterVec
 }
 
 // New returns a Server for l that admits writes through submit. Metrics
 // are served from gatherer (nil serves none).
 func New(l *ledger.Log, submit Submitter, logger zerolog.Logger, gatherer prometheus.Gatherer) *Server {
-	s := &Server{log: l, submit: submit, logger: logger, gatherer: gatherer, mux: http.NewServeMux()}
+	s := &Server{log: l, submit: submit, logger: logger, gatherer: gatherer, mux: http.NewServeMux(),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_entry_refusals_total",
+			Help: "Entries refused by POST /v1/entries, by reason (the answer's error code).",
+		}, []string{"reason"}),
+	}
 	s.routes()
 	return s
+}
+
+// RegisterMetrics registers the server's own instruments with reg.
+func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
+	return reg.Register(s.refusals)
 }
 
 // HTTPServer wraps h in an http.Server with the package's timeouts.
@@ -151,7 +180,15 @@ func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
 	res, err := s.submit.Submit(r.Context(), body)
 	if err != nil {
 		status, code := classify(err)
-		s.logger.Info().Int("status", status).Str("reason", code).Err(err).Msg("entry refused")
+		s.refusals.WithLabelValues(code).Inc()
+		var over *signerlimit.Exceeded
+		if errors.As(err, &over) {
+			// Debug: a spamming signer must not flood the log as well.
+			s.logger.Debug().Str("signer", over.Signer).Msg("entry refused: signer over its rate")
+			w.Header().Set("Retry-After", strconv.Itoa(int(over.RetryAfter/time.Second)))
+		} else {
+			s.logger.Info().Int("status", status).Str("reason", code).Err(err).Msg("entry refused")
+		}
 		writeError(w, status, code, err.Error())
 		return
 	}
@@ -189,6 +226,8 @@ func classify(err error) (int, string) {
 		return status, refusal.Code
 	}
 	switch {
+	case errors.Is(err, signerlimit.ErrLimited):
+		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, envelope.ErrTooLarge), errors.Is(err, ledger.ErrEntrySize):
 		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, envelope.ErrMalformed):

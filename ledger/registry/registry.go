@@ -28,27 +28,57 @@ type Registry struct {
 	// registered caches did:keys known to be registered. Registrations are
 	// never undone, so a positive answer stays true; misses go to the index.
 	registered sync.Map // did string -> struct{}
+	// limits bounds each signer's write rate; nil means no limit.
+	limits Limiter
+	// verify checks an envelope's signature (Envelope.Verify); tests
+	// count calls through it.
+	verify func(*envelope.Envelope) (ed25519.PublicKey, error)
+}
+
+// Limiter bounds each signer's write rate (signerlimit.Limits does). Peek
+// is asked about the claimed signer before the signature is verified and
+// MUST NOT spend anything; Take is asked about the verified signer.
+type Limiter interface {
+	Peek(signer string) error
+	Take(signer string) error
 }
 
 // New returns a Registry over l, whose authority key is authority.
 func New(l *ledger.Log, authority ed25519.PublicKey) *Registry {
-	return &Registry{log: l, authority: authority, authorityDID: did.FromPublicKey(authority)}
+	return &Registry{log: l, authority: authority, authorityDID: did.FromPublicKey(authority),
+		verify: (*envelope.Envelope).Verify}
 }
+
+// LimitSigners makes Submit refuse signers over their rate under lim. It
+// must be called before the first Submit.
+func (r *Registry) LimitSigners(lim Limiter) { r.limits = lim }
 
 // AuthorityDID is the did:key of the authority.
 func (r *Registry) AuthorityDID() string { return r.authorityDID }
 
-// Submit admits one DSSE envelope: strict parse, signature check, the
-// write rules, then a durable append. Resubmitting an entry already in the
-// log returns its index (Duplicate) without judging it again.
+// Submit admits one DSSE envelope: strict parse, the checks on the
+// claimed signer, signature check, the signer's rate, the write rules,
+// then a durable append. Everything before the signature check is cheap
+// (no Ed25519), so a flood of forged or unwelcome entries costs no
+// verification. Resubmitting an entry already in the log returns its index
+// (Duplicate) without judging it again, but still spends the signer's
+// rate.
 func (r *Registry) Submit(ctx context.Context, raw []byte) (ledger.AppendResult, error) {
 	env, err := envelope.Parse(raw)
 	if err != nil {
 		return ledger.AppendResult{}, err
 	}
-	signer, err := env.Verify()
+	if err := r.precheck(env); err != nil {
+		return ledger.AppendResult{}, err
+	}
+	signer, err := r.verify(env)
 	if err != nil {
 		return ledger.AppendResult{}, err
+	}
+	if r.limits != nil {
+		if err := r.limits.Take(env.KeyID); err != nil {
+			return ledger.AppendResult{}, err
+		}
 	}
 	if env.Kind != envelope.KindAction {
 		// An entry already in the log answers with its index before the
@@ -68,6 +98,28 @@ func (r *Registry) Submit(ctx context.Context, raw []byte) (ledger.AppendResult,
 		return ledger.AppendResult{}, err
 	}
 	return r.log.Append(ctx, raw)
+}
+
+// precheck refuses, before any signature verification, an envelope whose
+// claimed signer could not write it even if the signature held: a signer
+// over its rate, a registration or contract not claimed by the authority,
+// an action not claimed by a registered agent. These refusals name only
+// what the envelope claims, and none spends the claimed signer's rate.
+func (r *Registry) precheck(env *envelope.Envelope) error {
+	if r.limits != nil {
+		if err := r.limits.Peek(env.KeyID); err != nil {
+			return err
+		}
+	}
+	switch env.Kind {
+	case envelope.KindRegistration, envelope.KindContract:
+		if env.KeyID != r.authorityDID {
+			return ledger.Refuse(ledger.ErrForbidden, "not_authority", "only the authority registers agents and issues contracts; %s is not the authority", env.KeyID)
+		}
+	case envelope.KindAction:
+		return r.checkRegistered(env.KeyID)
+	}
+	return nil
 }
 
 // check applies the write rules to a verified envelope.
@@ -144,9 +196,7 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		}
 		return nil
 	case envelope.KindAction:
-		if err := r.checkRegistered(env.KeyID); err != nil {
-			return err
-		}
+		// precheck found the signer registered.
 		a, err := statement.ParseAction(env.Payload)
 		if err != nil {
 			return invalid(err)
