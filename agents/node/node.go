@@ -7,6 +7,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"github.com/agentledger/agentledger/agents/replay"
 	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/internal/connlimit"
+	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -132,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	n.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := n.Follower.Fresh(); err != nil {
-			http.Error(w, verify.ReasonOf(err), http.StatusServiceUnavailable)
+			refuse(w, http.StatusServiceUnavailable, verify.ReasonOf(err), "the agent's view of the ledger cannot be relied on")
 			return
 		}
 		w.WriteHeader(http.StatusOK)
@@ -149,14 +151,20 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 func (n *Node) serveCheckpoint(w http.ResponseWriter, _ *http.Request) {
 	cp := n.Follower.Checkpoint()
 	if len(cp.Note) == 0 {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"error":"no_checkpoint","message":"the agent has no verified checkpoint yet"}` + "\n"))
+		refuse(w, http.StatusServiceUnavailable, "no_checkpoint", "the agent has no verified checkpoint yet")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(cp.Note)
+}
+
+// refuse answers status with the JSON refusal every agent endpoint uses.
+func refuse(w http.ResponseWriter, status int, reason, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": reason, "message": message})
 }
 
 // Key is the agent's private key, for roles that sign their own entries.
@@ -194,7 +202,7 @@ func (n *Node) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	n.srv = &http.Server{Handler: n.Mux, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+	n.srv = &http.Server{Handler: muxerr.Handler(n.Mux), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
 	if n.limited != nil {
 		n.srv.ConnState = n.limited.ConnState

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -73,5 +74,52 @@ func TestNodeServesGuardedCalls(t *testing.T) {
 	stop()
 	if err := <-served; err != nil {
 		t.Fatalf("serve ended with %v", err)
+	}
+}
+
+// TestNodeRefusesInJSON: a path no role serves, a method an endpoint does
+// not take, and a stale view are each refused with a JSON reason.
+func TestNodeRefusesInJSON(t *testing.T) {
+	l := testledger.Start(t)
+	ctx := context.Background()
+	agent := l.Register("payment-agent", "high")
+	policy := l.Policy()
+	policy.MaxCheckpointAge = time.Millisecond // stale at once: it refreshes hourly
+	n, err := node.New(ctx, node.Config{Key: agent.Key, Ledger: l.URL, Policy: policy, DataDir: t.TempDir(),
+		Listen: "127.0.0.1:0", Logger: zerolog.Nop(), Refresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Mux.Handle("POST /v1/charge", n.Guard.Protect("payment:charge", guard.NoValues,
+		func(w http.ResponseWriter, r *http.Request, a *guard.Approval) {}))
+	addr, err := n.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- n.Serve(runCtx) }()
+	defer func() { stop(); <-served }()
+	time.Sleep(50 * time.Millisecond) // past the age limit of Serve's first refresh
+	for _, c := range []struct {
+		method, path string
+		status       int
+		reason       string
+	}{
+		{http.MethodGet, "/nowhere", http.StatusNotFound, "not_found"},
+		{http.MethodGet, "/v1/charge", http.StatusMethodNotAllowed, "method_not_allowed"},
+		{http.MethodGet, "/readyz", http.StatusServiceUnavailable, "checkpoint_stale"},
+	} {
+		req, _ := http.NewRequest(c.method, "http://"+addr+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != c.status || body.Error != c.reason || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %q (%v)", c.method, c.path, resp.StatusCode, body.Error, err)
+		}
 	}
 }

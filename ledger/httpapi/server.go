@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
 	"github.com/agentledger/agentledger/ledger/wire"
@@ -132,45 +133,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal", "internal error")
 		}
 	}()
-	s.mux.ServeHTTP(&methodCheck{ResponseWriter: w}, r)
+	s.mux.ServeHTTP(muxerr.Writer(w), r)
 }
-
-// methodCheck rewrites the mux's plain-text 404/405 answers, and its
-// empty 400 to a request for "*" (as in "GET * HTTP/1.1"), into the JSON
-// error form.
-type methodCheck struct {
-	http.ResponseWriter
-	rewritten bool
-}
-
-func (m *methodCheck) WriteHeader(code int) {
-	if code == http.StatusBadRequest && m.Header().Get("Content-Type") == "" {
-		m.rewritten = true
-		writeError(m.ResponseWriter, code, "bad_request", "request target must be a path")
-		return
-	}
-	if (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) &&
-		m.Header().Get("Content-Type") == "text/plain; charset=utf-8" {
-		m.rewritten = true
-		m.Header().Del("X-Content-Type-Options")
-		if code == http.StatusMethodNotAllowed {
-			writeError(m.ResponseWriter, code, "method_not_allowed", "method not allowed")
-		} else {
-			writeError(m.ResponseWriter, code, "not_found", "no such endpoint")
-		}
-		return
-	}
-	m.ResponseWriter.WriteHeader(code)
-}
-
-func (m *methodCheck) Write(b []byte) (int, error) {
-	if m.rewritten {
-		return len(b), nil
-	}
-	return m.ResponseWriter.Write(b)
-}
-
-func (m *methodCheck) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
 func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r)
