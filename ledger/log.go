@@ -65,6 +65,10 @@ type Options struct {
 	// Indexer, if set, derives index records from each new entry in the
 	// same transaction (see Indexer).
 	Indexer Indexer
+
+	// store commits batches; nil means Badger's own commit. Tests set it
+	// to inject storage faults.
+	store batchCommitter
 }
 
 func (o *Options) setDefaults() {
@@ -80,6 +84,9 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		nop := zerolog.Nop()
 		o.Logger = &nop
+	}
+	if o.store == nil {
+		o.store = badgerCommitter{}
 	}
 }
 
@@ -114,6 +121,7 @@ type Log struct {
 	reqs    chan *appendReq
 	stop    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the sequencer has exited
+	failed  chan struct{} // closed when the log stops taking appends for good
 	wg      sync.WaitGroup
 
 	seq *sequencer // owned by the sequencer goroutine
@@ -122,8 +130,10 @@ type Log struct {
 	state  treeState                    // last committed tree
 	latest latestCheckpoint             // last published checkpoint
 	tiles  *lru.Cache[tileID, tileView] // full (immutable) tiles only
+	cause  error                        // why failed was closed
 
 	closeOnce sync.Once
+	failOnce  sync.Once
 }
 
 type tileID struct {
@@ -208,6 +218,7 @@ func Open(opts Options) (*Log, error) {
 		reqs:    make(chan *appendReq, opts.MaxBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		failed:  make(chan struct{}),
 	}
 	l.tiles, _ = lru.New[tileID, tileView](4096)
 	if err := l.recover(); err != nil {
@@ -268,7 +279,7 @@ func (l *Log) recover() error {
 	if string(origin) != l.origin {
 		return fmt.Errorf("log origin is %q but the signing key is for %q", origin, l.origin)
 	}
-	seq, err := newSequencer(l.db, state, l.opts.Indexer)
+	seq, err := newSequencer(l.db, l.opts.store, state, l.opts.Indexer)
 	if err != nil {
 		return err
 	}
@@ -369,19 +380,34 @@ func (l *Log) failQueued() {
 }
 
 // commit integrates and durably commits one batch, then answers each
-// request. On a storage failure every request in the batch fails and the
-// sequencer reloads its state from disk.
+// request. On a storage failure every request in the batch fails with
+// ErrUnavailable and nothing changes in memory: the tree state, and so the
+// next checkpoint, stays at the last durable commit. A failure that left
+// nothing in the store is transient: the sequencer reloads its state from
+// disk and the next batch tries again. A failure that reached the store, or
+// one after which the state cannot be reloaded, fails the log for good (see
+// Failed).
 func (l *Log) commit(batch []*appendReq) {
+	if err := l.Err(); err != nil {
+		for _, r := range batch {
+			r.done <- appendResp{err: err}
+		}
+		return
+	}
 	start := time.Now()
 	results, state, fsync, err := l.seq.commit(batch)
 	if err != nil {
 		l.log.Error().Err(err).Int("batch", len(batch)).Msg("batch commit failed")
 		l.metrics.commitFailures.Inc()
-		if rerr := l.reloadSequencer(); rerr != nil {
-			l.log.Error().Err(rerr).Msg("reload tree state after failed commit")
+		resp := fmt.Errorf("%w: %w", ErrUnavailable, err)
+		if errors.Is(err, errLanded) {
+			l.fail(err)
+			resp = fmt.Errorf("%w: %w", ErrStorageFailed, err)
+		} else if rerr := l.reloadSequencer(); rerr != nil {
+			l.fail(fmt.Errorf("reload tree state after failed commit: %w", rerr))
 		}
 		for _, r := range batch {
-			r.done <- appendResp{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+			r.done <- appendResp{err: resp}
 		}
 		return
 	}
@@ -413,7 +439,7 @@ func (l *Log) reloadSequencer() error {
 	if err != nil {
 		return err
 	}
-	seq, err := newSequencer(l.db, state, l.opts.Indexer)
+	seq, err := newSequencer(l.db, l.opts.store, state, l.opts.Indexer)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,15 @@ func newMetrics(reg prometheus.Registerer, l *Log) *metrics {
 				return time.Since(at).Seconds()
 			}),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "ledger_storage_failed",
+				Help: "1 once the log refuses appends until restarted (a commit failed after reaching the store), else 0.",
+			}, func() float64 {
+				if l.Err() != nil {
+					return 1
+				}
+				return 0
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ledger_checkpoint_size",
 				Help: "Tree size of the latest published checkpoint.",
 			}, func() float64 {
