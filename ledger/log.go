@@ -66,9 +66,16 @@ type Options struct {
 	// same transaction (see Indexer).
 	Indexer Indexer
 
+	// ValueLogGCInterval is how often Badger's value-log GC runs (see
+	// runValueLogGC). Default 5 minutes.
+	ValueLogGCInterval time.Duration
+
 	// store commits batches; nil means Badger's own commit. Tests set it
 	// to inject storage faults.
 	store batchCommitter
+	// badger gives the Badger options for a directory; nil means
+	// badgerOptions. Benchmarks set it to compare sizings.
+	badger func(dir string) badger.Options
 }
 
 func (o *Options) setDefaults() {
@@ -87,6 +94,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.store == nil {
 		o.store = badgerCommitter{}
+	}
+	if o.ValueLogGCInterval <= 0 {
+		o.ValueLogGCInterval = 5 * time.Minute
+	}
+	if o.badger == nil {
+		o.badger = badgerOptions
 	}
 }
 
@@ -147,20 +160,6 @@ type latestCheckpoint struct {
 	signed time.Time
 }
 
-// badgerOptions sizes Badger for the log: every write is fsynced, and values
-// stay in the LSM tree so rewritten partial tiles need no value-log GC.
-func badgerOptions(dir string) badger.Options {
-	return badger.DefaultOptions(dir).
-		WithSyncWrites(true).
-		WithLogger(nil).
-		WithDetectConflicts(false).
-		WithValueThreshold(1 << 20).
-		WithMemTableSize(64 << 20).
-		WithBlockCacheSize(64 << 20).
-		WithIndexCacheSize(32 << 20).
-		WithNumVersionsToKeep(1)
-}
-
 // Create makes a new, empty log in dir with the given origin. It refuses a
 // directory that already holds a log.
 func Create(dir, origin string) error {
@@ -206,7 +205,7 @@ func Open(opts Options) (*Log, error) {
 	if _, err := os.Stat(opts.Dir); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	db, err := badger.Open(badgerOptions(opts.Dir))
+	db, err := badger.Open(opts.badger(opts.Dir))
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
@@ -230,9 +229,10 @@ func Open(opts Options) (*Log, error) {
 		db.Close()
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go l.runSequencer()
 	go l.runPublisher()
+	go l.runValueLogGC()
 	return l, nil
 }
 
@@ -447,8 +447,9 @@ func (l *Log) reloadSequencer() error {
 	return nil
 }
 
-// Close stops the sequencer and publisher, fails queued appends with
-// ErrClosed, publishes a final checkpoint and closes the store.
+// Close stops the sequencer, the publisher and the value-log GC, fails
+// queued appends with ErrClosed, publishes a final checkpoint and closes
+// the store.
 func (l *Log) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
