@@ -30,3 +30,11 @@ func (f *Faults) DiskFull(on bool) {
 // FailNextSync lets the next commit reach Badger and then fail with EIO,
 // as a failed fsync of Badger's write-ahead log does.
 func (f *Faults) FailNextSync() { f.store.queue(syncFailed) }
+
+// StallNext holds the next commit until release is called, then lets it
+// through to Badger.
+func (f *Faults) StallNext() (release func()) {
+	ch := make(chan struct{})
+	f.store.queue(stallUntil(ch))
+	return func() { close(ch) }
+}

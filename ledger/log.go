@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -69,6 +70,10 @@ type Options struct {
 	// ValueLogGCInterval is how often Badger's value-log GC runs (see
 	// runValueLogGC). Default 5 minutes.
 	ValueLogGCInterval time.Duration
+	// CommitTimeout is the longest Append waits for its commit before it
+	// answers ErrUnavailable, and how long a commit may run before the
+	// log reports itself stalled (see Stalled). Default 10s.
+	CommitTimeout time.Duration
 
 	// store commits batches; nil means Badger's own commit. Tests set it
 	// to inject storage faults.
@@ -94,6 +99,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.store == nil {
 		o.store = badgerCommitter{}
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 10 * time.Second
 	}
 	if o.ValueLogGCInterval <= 0 {
 		o.ValueLogGCInterval = 5 * time.Minute
@@ -136,6 +144,8 @@ type Log struct {
 	stopped chan struct{} // closed when the sequencer has exited
 	failed  chan struct{} // closed when the log stops taking appends for good
 	wg      sync.WaitGroup
+
+	committing atomic.Int64 // when the running commit started (Unix ns), or 0
 
 	seq *sequencer // owned by the sequencer goroutine
 
@@ -308,17 +318,25 @@ func (l *Log) Size() uint64 {
 // Append adds entry to the log and returns its index once it is durably
 // committed. An identical entry already in the log returns its existing
 // index with Duplicate set. If ctx ends first, Append returns ctx's error
-// and the entry may or may not have been committed.
+// and the entry may or may not have been committed. If no commit answers
+// within CommitTimeout (a stalled disk), Append returns ErrUnavailable, and
+// again the entry may or may not be committed later: it was not
+// acknowledged, and resubmitting it is safe.
 func (l *Log) Append(ctx context.Context, entry []byte) (AppendResult, error) {
 	if len(entry) == 0 || len(entry) > MaxEntrySize {
 		return AppendResult{}, fmt.Errorf("%w: %d bytes", ErrEntrySize, len(entry))
 	}
+	if err := l.Err(); err != nil {
+		return AppendResult{}, err
+	}
+	wait, cancel := context.WithTimeoutCause(ctx, l.opts.CommitTimeout, errCommitTimeout)
+	defer cancel()
 	r := &appendReq{entry: entry, leaf: proofs.LeafHash(entry), done: make(chan appendResp, 1)}
 	select {
 	case <-l.stop:
 		return AppendResult{}, ErrClosed
-	case <-ctx.Done():
-		return AppendResult{}, ctx.Err()
+	case <-wait.Done():
+		return AppendResult{}, l.waitErr(ctx, wait)
 	case l.reqs <- r:
 	}
 	select {
@@ -332,8 +350,8 @@ func (l *Log) Append(ctx context.Context, entry []byte) (AppendResult, error) {
 		default:
 			return AppendResult{}, ErrClosed
 		}
-	case <-ctx.Done():
-		return AppendResult{}, ctx.Err()
+	case <-wait.Done():
+		return AppendResult{}, l.waitErr(ctx, wait)
 	}
 }
 
@@ -395,7 +413,9 @@ func (l *Log) commit(batch []*appendReq) {
 		return
 	}
 	start := time.Now()
+	l.committing.Store(start.UnixNano())
 	results, state, fsync, err := l.seq.commit(batch)
+	l.committing.Store(0)
 	if err != nil {
 		l.log.Error().Err(err).Int("batch", len(batch)).Msg("batch commit failed")
 		l.metrics.commitFailures.Inc()

@@ -23,8 +23,8 @@ import (
 
 // TestStorageFaultsOverHTTP checks what a writer sees over HTTP when the
 // ledger's storage fails: 503 with a machine-readable reason, no index,
-// appends again once the fault clears, and /readyz failing once the log
-// needs a restart.
+// appends again once the fault clears, /readyz failing while a commit is
+// stalled, and /readyz failing once the log needs a restart.
 func TestStorageFaultsOverHTTP(t *testing.T) {
 	const origin = "test.agentledger.example/log"
 	skey, _, err := note.GenerateKey(rand.Reader, origin)
@@ -39,7 +39,7 @@ func TestStorageFaultsOverHTTP(t *testing.T) {
 	if err := ledger.Create(dir, origin); err != nil {
 		t.Fatal(err)
 	}
-	l, faults, err := ledger.OpenWithFaults(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: time.Hour})
+	l, faults, err := ledger.OpenWithFaults(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: time.Hour, CommitTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +99,28 @@ func TestStorageFaultsOverHTTP(t *testing.T) {
 		t.Fatalf("the refused entry, resubmitted once the fault cleared: %d %v, want 201 at index 1", status, out)
 	}
 
-	faults.FailNextSync()
-	refused(entry(2), "storage_failed")
-	refused(entry(3), "storage_failed")
+	release := faults.StallNext()
+	refused(entry(2), "storage_unavailable")
 	status, out := call("GET", "/readyz", "")
+	if status != http.StatusServiceUnavailable || out["error"] != "storage_stalled" {
+		t.Fatalf("readyz during a stalled commit: %d %v, want 503 storage_stalled", status, out)
+	}
+	release()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stalled() || l.Size() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the ledger did not go on after the stall ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if status, out := call("GET", "/readyz", ""); status != http.StatusOK {
+		t.Fatalf("readyz after the stall: %d %v", status, out)
+	}
+
+	faults.FailNextSync()
+	refused(entry(3), "storage_failed")
+	refused(entry(4), "storage_failed")
+	status, out = call("GET", "/readyz", "")
 	if status != http.StatusServiceUnavailable || out["error"] != "storage_failed" {
 		t.Fatalf("readyz after the store failed: %d %v, want 503 storage_failed", status, out)
 	}

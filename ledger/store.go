@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -112,3 +114,24 @@ func (l *Log) Err() error {
 // restarts it: reopening the store recovers what is durable, and a client
 // that resubmits an unacknowledged entry gets one index for it.
 func (l *Log) Failed() <-chan struct{} { return l.failed }
+
+// errCommitTimeout is the cause of an Append's wait ending at CommitTimeout.
+var errCommitTimeout = errors.New("commit timeout")
+
+// waitErr explains why an Append's wait ended: the caller's context, or no
+// commit within CommitTimeout.
+func (l *Log) waitErr(ctx, wait context.Context) error {
+	if ctx.Err() == nil && errors.Is(context.Cause(wait), errCommitTimeout) {
+		return fmt.Errorf("%w: no commit within %s; the entry was not acknowledged", ErrUnavailable, l.opts.CommitTimeout)
+	}
+	return ctx.Err()
+}
+
+// Stalled reports whether the running commit has taken longer than
+// CommitTimeout: the disk is not completing writes. Appends meanwhile
+// answer ErrUnavailable; the log recovers by itself if the commit
+// finishes, and fails for good if it fails after reaching the store.
+func (l *Log) Stalled() bool {
+	started := l.committing.Load()
+	return started != 0 && time.Since(time.Unix(0, started)) > l.opts.CommitTimeout
+}

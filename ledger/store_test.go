@@ -35,6 +35,15 @@ func syncFailed(_ *badger.DB, txn *badger.Txn) error {
 	return fmt.Errorf("sync wal: %w", syscall.EIO)
 }
 
+// stallUntil holds the commit until release is closed, as a disk that
+// stops completing writes does, then commits for real.
+func stallUntil(release <-chan struct{}) fault {
+	return func(_ *badger.DB, txn *badger.Txn) error {
+		<-release
+		return txn.Commit()
+	}
+}
+
 // faultyStore is a batchCommitter that wraps the real Badger commit and
 // injects faults: each queued fault fails one commit, then the sticky
 // fault (if any) fails every commit until it is cleared.
@@ -80,10 +89,10 @@ func (f *faultyStore) attempts() int {
 }
 
 // openFaulty opens tl's log with a faultyStore wrapping its real Badger.
-func (tl *testLog) openFaulty(t *testing.T) *faultyStore {
+func (tl *testLog) openFaulty(t *testing.T, commitTimeout time.Duration) *faultyStore {
 	t.Helper()
 	f := &faultyStore{}
-	l, err := Open(Options{Dir: tl.dir, Signer: tl.signer, CheckpointInterval: time.Hour, store: f})
+	l, err := Open(Options{Dir: tl.dir, Signer: tl.signer, CheckpointInterval: time.Hour, CommitTimeout: commitTimeout, store: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +108,7 @@ func newFaultyLog(t *testing.T) (*testLog, *faultyStore) {
 	if err := tl.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return tl, tl.openFaulty(t)
+	return tl, tl.openFaulty(t, 0)
 }
 
 // appendConcurrently appends entries from one goroutine each and returns
@@ -379,4 +388,55 @@ func TestFailedCommitThatReachedStoreFailsLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStalledCommitAnswersUnavailableAndRecovers has a commit hang, as on
+// a disk that stops completing writes: appends answer ErrUnavailable after
+// CommitTimeout without an index, the log reports itself stalled, and once
+// the commit completes the log goes on by itself.
+func TestStalledCommitAnswersUnavailableAndRecovers(t *testing.T) {
+	tl := newTestLog(t, time.Hour)
+	tl.Close()
+	store := tl.openFaulty(t, time.Second)
+	appendAllFrom(t, tl.Log, 0, 10)
+	before := tl.Head()
+
+	release := make(chan struct{})
+	store.queue(stallUntil(release))
+	stalled := entryN(100)
+	res, errs := appendConcurrently(tl.Log, [][]byte{stalled, entryN(101)})
+	for i, err := range errs {
+		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrStorageFailed) {
+			t.Fatalf("append %d during the stall: %+v, %v; want ErrUnavailable", i, res[i], err)
+		}
+	}
+	if !tl.Stalled() {
+		t.Fatal("a commit past CommitTimeout is not reported as stalled")
+	}
+	if tl.Head() != before || checkpointSize(t, tl.Log) != before.Size {
+		t.Fatal("a commit that has not finished moved the tree or a checkpoint")
+	}
+
+	close(release)
+	// The held commit completes: its entry is in the log after all, though
+	// it was never acknowledged, so resubmitting it answers its index.
+	deadline := time.Now().Add(10 * time.Second)
+	for tl.Stalled() || tl.Size() == before.Size {
+		if time.Now().After(deadline) {
+			t.Fatal("the log did not go on after the stall ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got, err := tl.Append(context.Background(), stalled)
+	if err != nil || !got.Duplicate || got.Index < before.Size {
+		t.Fatalf("resubmitting the stalled entry: %+v, %v; want a duplicate at %d or later", got, err, before.Size)
+	}
+	if _, err := tl.Append(context.Background(), entryN(101)); err != nil {
+		t.Fatal(err)
+	}
+	appendAllFrom(t, tl.Log, 200, 10)
+	if want := before.Size + 12; tl.Size() != want {
+		t.Fatalf("size %d, want %d", tl.Size(), want)
+	}
+	checkTree(t, tl.Log)
 }

@@ -225,10 +225,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // getReady answers 200 while the log serves and takes appends: a
-// checkpoint exists and storage has not failed for good.
+// checkpoint exists, storage has not failed for good, and no commit has
+// stalled.
 func (s *Server) getReady(w http.ResponseWriter, r *http.Request) {
 	if err := s.log.Err(); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "storage_failed", "storage failed; the ledger refuses appends until it is restarted")
+		return
+	}
+	if s.log.Stalled() {
+		writeError(w, http.StatusServiceUnavailable, "storage_stalled", "a commit has not finished in time; appends are refused until it does")
 		return
 	}
 	cp, _, _ := s.log.Checkpoint()
