@@ -39,6 +39,8 @@ import (
 //     levels' builders alone took hundreds of MiB), and blocks are not
 //     compressed: Snappy's buffers were a third of the heap at the peak,
 //     hashes do not compress, and the CPU is better spent on signatures.
+//     (Unsigned appends run about 13% slower without compression; signed
+//     appends, which the ledger serves, do not.)
 //     The price is more table files: about one per 2 MiB of store, each
 //     an open file and a mapping (a 100-million-entry log wants an
 //     open-file limit in the tens of thousands).
