@@ -32,7 +32,7 @@ func indexKey(key []byte) []byte {
 	return k
 }
 
-type txnIndexWriter struct{ txn *badger.Txn }
+type txnIndexWriter struct{ txn *stagedTxn }
 
 func (w txnIndexWriter) Set(key, value []byte) error {
 	return w.txn.Set(indexKey(key), value)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -65,6 +66,21 @@ type Options struct {
 	// Indexer, if set, derives index records from each new entry in the
 	// same transaction (see Indexer).
 	Indexer Indexer
+
+	// ValueLogGCInterval is how often Badger's value-log GC runs (see
+	// runValueLogGC). Default 5 minutes.
+	ValueLogGCInterval time.Duration
+	// CommitTimeout is the longest Append waits for its commit before it
+	// answers ErrUnavailable, and how long a commit may run before the
+	// log reports itself stalled (see Stalled). Default 10s.
+	CommitTimeout time.Duration
+
+	// store commits batches; nil means Badger's own commit. Tests set it
+	// to inject storage faults.
+	store batchCommitter
+	// badger gives the Badger options for a directory; nil means
+	// badgerOptions. Benchmarks set it to compare sizings.
+	badger func(dir string) badger.Options
 }
 
 func (o *Options) setDefaults() {
@@ -80,6 +96,18 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		nop := zerolog.Nop()
 		o.Logger = &nop
+	}
+	if o.store == nil {
+		o.store = badgerCommitter{}
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 10 * time.Second
+	}
+	if o.ValueLogGCInterval <= 0 {
+		o.ValueLogGCInterval = 5 * time.Minute
+	}
+	if o.badger == nil {
+		o.badger = badgerOptions
 	}
 }
 
@@ -114,7 +142,10 @@ type Log struct {
 	reqs    chan *appendReq
 	stop    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the sequencer has exited
+	failed  chan struct{} // closed when the log stops taking appends for good
 	wg      sync.WaitGroup
+
+	committing atomic.Int64 // when the running commit started (Unix ns), or 0
 
 	seq *sequencer // owned by the sequencer goroutine
 
@@ -122,8 +153,10 @@ type Log struct {
 	state  treeState                    // last committed tree
 	latest latestCheckpoint             // last published checkpoint
 	tiles  *lru.Cache[tileID, tileView] // full (immutable) tiles only
+	cause  error                        // why failed was closed
 
 	closeOnce sync.Once
+	failOnce  sync.Once
 }
 
 type tileID struct {
@@ -135,20 +168,6 @@ type latestCheckpoint struct {
 	size   uint64
 	note   []byte
 	signed time.Time
-}
-
-// badgerOptions sizes Badger for the log: every write is fsynced, and values
-// stay in the LSM tree so rewritten partial tiles need no value-log GC.
-func badgerOptions(dir string) badger.Options {
-	return badger.DefaultOptions(dir).
-		WithSyncWrites(true).
-		WithLogger(nil).
-		WithDetectConflicts(false).
-		WithValueThreshold(1 << 20).
-		WithMemTableSize(64 << 20).
-		WithBlockCacheSize(64 << 20).
-		WithIndexCacheSize(32 << 20).
-		WithNumVersionsToKeep(1)
 }
 
 // Create makes a new, empty log in dir with the given origin. It refuses a
@@ -196,7 +215,7 @@ func Open(opts Options) (*Log, error) {
 	if _, err := os.Stat(opts.Dir); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	db, err := badger.Open(badgerOptions(opts.Dir))
+	db, err := badger.Open(opts.badger(opts.Dir))
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
@@ -208,6 +227,7 @@ func Open(opts Options) (*Log, error) {
 		reqs:    make(chan *appendReq, opts.MaxBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		failed:  make(chan struct{}),
 	}
 	l.tiles, _ = lru.New[tileID, tileView](4096)
 	if err := l.recover(); err != nil {
@@ -219,9 +239,10 @@ func Open(opts Options) (*Log, error) {
 		db.Close()
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go l.runSequencer()
 	go l.runPublisher()
+	go l.runValueLogGC()
 	return l, nil
 }
 
@@ -268,7 +289,7 @@ func (l *Log) recover() error {
 	if string(origin) != l.origin {
 		return fmt.Errorf("log origin is %q but the signing key is for %q", origin, l.origin)
 	}
-	seq, err := newSequencer(l.db, state, l.opts.Indexer)
+	seq, err := newSequencer(l.db, l.opts.store, state, l.opts.Indexer)
 	if err != nil {
 		return err
 	}
@@ -297,17 +318,25 @@ func (l *Log) Size() uint64 {
 // Append adds entry to the log and returns its index once it is durably
 // committed. An identical entry already in the log returns its existing
 // index with Duplicate set. If ctx ends first, Append returns ctx's error
-// and the entry may or may not have been committed.
+// and the entry may or may not have been committed. If no commit answers
+// within CommitTimeout (a stalled disk), Append returns ErrUnavailable, and
+// again the entry may or may not be committed later: it was not
+// acknowledged, and resubmitting it is safe.
 func (l *Log) Append(ctx context.Context, entry []byte) (AppendResult, error) {
 	if len(entry) == 0 || len(entry) > MaxEntrySize {
 		return AppendResult{}, fmt.Errorf("%w: %d bytes", ErrEntrySize, len(entry))
 	}
+	if err := l.Err(); err != nil {
+		return AppendResult{}, err
+	}
+	wait, cancel := context.WithTimeoutCause(ctx, l.opts.CommitTimeout, errCommitTimeout)
+	defer cancel()
 	r := &appendReq{entry: entry, leaf: proofs.LeafHash(entry), done: make(chan appendResp, 1)}
 	select {
 	case <-l.stop:
 		return AppendResult{}, ErrClosed
-	case <-ctx.Done():
-		return AppendResult{}, ctx.Err()
+	case <-wait.Done():
+		return AppendResult{}, l.waitErr(ctx, wait)
 	case l.reqs <- r:
 	}
 	select {
@@ -321,8 +350,8 @@ func (l *Log) Append(ctx context.Context, entry []byte) (AppendResult, error) {
 		default:
 			return AppendResult{}, ErrClosed
 		}
-	case <-ctx.Done():
-		return AppendResult{}, ctx.Err()
+	case <-wait.Done():
+		return AppendResult{}, l.waitErr(ctx, wait)
 	}
 }
 
@@ -369,19 +398,36 @@ func (l *Log) failQueued() {
 }
 
 // commit integrates and durably commits one batch, then answers each
-// request. On a storage failure every request in the batch fails and the
-// sequencer reloads its state from disk.
+// request. On a storage failure every request in the batch fails with
+// ErrUnavailable and nothing changes in memory: the tree state, and so the
+// next checkpoint, stays at the last durable commit. A failure that left
+// nothing in the store is transient: the sequencer reloads its state from
+// disk and the next batch tries again. A failure that reached the store, or
+// one after which the state cannot be reloaded, fails the log for good (see
+// Failed).
 func (l *Log) commit(batch []*appendReq) {
+	if err := l.Err(); err != nil {
+		for _, r := range batch {
+			r.done <- appendResp{err: err}
+		}
+		return
+	}
 	start := time.Now()
+	l.committing.Store(start.UnixNano())
 	results, state, fsync, err := l.seq.commit(batch)
+	l.committing.Store(0)
 	if err != nil {
 		l.log.Error().Err(err).Int("batch", len(batch)).Msg("batch commit failed")
 		l.metrics.commitFailures.Inc()
-		if rerr := l.reloadSequencer(); rerr != nil {
-			l.log.Error().Err(rerr).Msg("reload tree state after failed commit")
+		resp := fmt.Errorf("%w: %w", ErrUnavailable, err)
+		if errors.Is(err, errLanded) {
+			l.fail(err)
+			resp = fmt.Errorf("%w: %w", ErrStorageFailed, err)
+		} else if rerr := l.reloadSequencer(); rerr != nil {
+			l.fail(fmt.Errorf("reload tree state after failed commit: %w", rerr))
 		}
 		for _, r := range batch {
-			r.done <- appendResp{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+			r.done <- appendResp{err: resp}
 		}
 		return
 	}
@@ -413,7 +459,7 @@ func (l *Log) reloadSequencer() error {
 	if err != nil {
 		return err
 	}
-	seq, err := newSequencer(l.db, state, l.opts.Indexer)
+	seq, err := newSequencer(l.db, l.opts.store, state, l.opts.Indexer)
 	if err != nil {
 		return err
 	}
@@ -421,8 +467,9 @@ func (l *Log) reloadSequencer() error {
 	return nil
 }
 
-// Close stops the sequencer and publisher, fails queued appends with
-// ErrClosed, publishes a final checkpoint and closes the store.
+// Close stops the sequencer, the publisher and the value-log GC, fails
+// queued appends with ErrClosed, publishes a final checkpoint and closes
+// the store.
 func (l *Log) Close() error {
 	var err error
 	l.closeOnce.Do(func() {

@@ -15,6 +15,8 @@ type metrics struct {
 	commitFailures prometheus.Counter
 	checkpoints    prometheus.Counter
 	treeSize       prometheus.Gauge
+	gcRounds       prometheus.Counter
+	gcRewrites     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, l *Log) *metrics {
@@ -50,11 +52,19 @@ func newMetrics(reg prometheus.Registerer, l *Log) *metrics {
 			Name: "ledger_tree_size",
 			Help: "Committed entries in the log.",
 		}),
+		gcRounds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledger_value_log_gc_rounds_total",
+			Help: "Value-log GC rounds run.",
+		}),
+		gcRewrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledger_value_log_gc_rewrites_total",
+			Help: "Value-log files rewritten by GC.",
+		}),
 	}
 	m.treeSize.Set(float64(l.Size()))
 	if reg != nil {
 		reg.MustRegister(m.appends, m.batchSize, m.commitSeconds, m.batchSeconds,
-			m.commitFailures, m.checkpoints, m.treeSize,
+			m.commitFailures, m.checkpoints, m.treeSize, m.gcRounds, m.gcRewrites,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ledger_checkpoint_age_seconds",
 				Help: "Seconds since the latest checkpoint was signed.",
@@ -64,6 +74,15 @@ func newMetrics(reg prometheus.Registerer, l *Log) *metrics {
 					return 0
 				}
 				return time.Since(at).Seconds()
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "ledger_storage_failed",
+				Help: "1 once the log refuses appends until restarted (a commit failed after reaching the store), else 0.",
+			}, func() float64 {
+				if l.Err() != nil {
+					return 1
+				}
+				return 0
 			}),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "ledger_checkpoint_size",

@@ -43,18 +43,53 @@ func (l *Log) Entry(index uint64) ([]byte, error) {
 	return out, nil
 }
 
-// IndexOf returns the index of the entry with the given leaf hash.
+// IndexOf returns the index of the entry with the given leaf hash. It
+// answers ErrNotFound for an entry the committed tree does not hold, so it
+// never reports an index that was not durably committed.
 func (l *Log) IndexOf(leaf proofs.Hash) (uint64, error) {
+	size := l.Size()
 	var idx uint64
 	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(leafHashKey(leaf))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { idx = uint64FromKey(v); return nil })
+		var err error
+		idx, err = committedIndex(txn, leaf, size)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("leaf hash %s: %w", leaf, storageErr(err))
+	}
+	return idx, nil
+}
+
+// committedIndex reads the dedup record for leaf and checks it against the
+// tree of the given size: the index must be inside the tree and the entry
+// there must have that leaf hash. A record that fails either check is the
+// leftover of a failed commit and reads as ErrNotFound, as does no record.
+func committedIndex(txn *badger.Txn, leaf proofs.Hash, size uint64) (uint64, error) {
+	item, err := txn.Get(leafHashKey(leaf))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	var idx uint64
+	if err := item.Value(func(v []byte) error { idx = uint64FromKey(v); return nil }); err != nil {
+		return 0, err
+	}
+	if idx >= size {
+		return 0, ErrNotFound
+	}
+	item, err = txn.Get(entryKey(idx))
+	if err != nil {
+		// Inside the tree every entry exists: this is a storage fault.
+		return 0, fmt.Errorf("%w: entry %d: %v", ErrUnavailable, idx, err)
+	}
+	var got proofs.Hash
+	if err := item.Value(func(v []byte) error { got = proofs.LeafHash(v); return nil }); err != nil {
+		return 0, err
+	}
+	if got != leaf {
+		return 0, ErrNotFound
 	}
 	return idx, nil
 }
@@ -200,6 +235,9 @@ func (l *Log) ConsistencyProof(oldSize, newSize uint64) (proofs.ConsistencyProof
 func storageErr(err error) error {
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return ErrNotFound
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
+		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

@@ -17,6 +17,7 @@ import (
 // sequencer goroutine uses it.
 type sequencer struct {
 	db      *badger.DB
+	store   batchCommitter
 	indexer Indexer // may be nil
 	state   treeState
 	rng     *compact.Range
@@ -37,7 +38,7 @@ var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildre
 
 // newSequencer rebuilds the write-side state from the committed tree state
 // and the stored right-edge tiles.
-func newSequencer(db *badger.DB, state treeState, indexer Indexer) (*sequencer, error) {
+func newSequencer(db *badger.DB, store batchCommitter, state treeState, indexer Indexer) (*sequencer, error) {
 	hashes := make([][]byte, len(state.edges))
 	for i := range state.edges {
 		hashes[i] = state.edges[i][:]
@@ -46,7 +47,7 @@ func newSequencer(db *badger.DB, state treeState, indexer Indexer) (*sequencer, 
 	if err != nil {
 		return nil, fmt.Errorf("rebuild compact range: %w", err)
 	}
-	s := &sequencer{db: db, indexer: indexer, state: state, rng: rng, edge: map[uint8]*edgeTile{}}
+	s := &sequencer{db: db, store: store, indexer: indexer, state: state, rng: rng, edge: map[uint8]*edgeTile{}}
 	err = db.View(func(txn *badger.Txn) error {
 		// The tile at tile level k holding the right edge is the one that
 		// holds node (8k, size>>8k), if any part of it exists.
@@ -107,13 +108,31 @@ func (s *sequencer) visit(id compact.NodeID, hash []byte) error {
 	return e.tile.add(inner, pos, proofs.Hash(hash))
 }
 
+// lookup finds the index of an entry already in the tree by its leaf hash.
+// A dedup record that points beyond the committed tree, or at an entry with
+// another leaf hash, is the leftover of a failed commit rather than an
+// entry: it is ignored, and the new commit overwrites it.
+func (s *sequencer) lookup(txn *stagedTxn, leaf proofs.Hash) (uint64, bool, error) {
+	idx, err := committedIndex(txn.Txn, leaf, s.state.size)
+	switch {
+	case err == nil:
+		return idx, true, nil
+	case errors.Is(err, ErrNotFound):
+		return 0, false, nil
+	default:
+		return 0, false, fmt.Errorf("dedup lookup: %w", err)
+	}
+}
+
 // commit assigns indexes to the batch's new entries, integrates them into
 // the tree, and commits entries, tiles and tree state in one fsynced
 // transaction. It returns per-request results, the new state and the time
 // the commit (including fsync) took. On error the sequencer's in-memory
-// state is no longer valid and must be rebuilt.
+// state is no longer valid and must be rebuilt. An error wrapping errLanded
+// means the failed commit reached the store, which then holds writes that
+// are neither known durable nor undone.
 func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.Duration, error) {
-	txn := s.db.NewTransaction(true)
+	txn := &stagedTxn{Txn: s.db.NewTransaction(true)}
 	defer txn.Discard()
 
 	results := make([]AppendResult, len(batch))
@@ -131,19 +150,15 @@ func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.
 			results[i] = AppendResult{Index: idx, LeafHash: r.leaf, Duplicate: true}
 			continue
 		}
-		item, err := txn.Get(leafHashKey(r.leaf))
-		switch {
-		case err == nil:
-			var idx uint64
-			if err := item.Value(func(v []byte) error { idx = uint64FromKey(v); return nil }); err != nil {
-				return nil, treeState{}, 0, err
-			}
+		idx, found, err := s.lookup(txn, r.leaf)
+		if err != nil {
+			return nil, treeState{}, 0, err
+		}
+		if found {
 			results[i] = AppendResult{Index: idx, LeafHash: r.leaf, Duplicate: true}
 			continue
-		case !errors.Is(err, badger.ErrKeyNotFound):
-			return nil, treeState{}, 0, fmt.Errorf("dedup lookup: %w", err)
 		}
-		idx := next
+		idx = next
 		next++
 		inBatch[r.leaf] = idx
 		results[i] = AppendResult{Index: idx, LeafHash: r.leaf}
@@ -193,7 +208,13 @@ func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.
 		return nil, treeState{}, 0, fmt.Errorf("stage tree state: %w", err)
 	}
 	start := time.Now()
-	if err := txn.Commit(); err != nil {
+	if err := s.store.commitBatch(txn.Txn); err != nil {
+		switch in, lerr := landed(s.db, txn.ReadTs(), txn.keys); {
+		case lerr != nil:
+			return nil, treeState{}, 0, fmt.Errorf("%w: commit: %w (%w)", errLanded, err, lerr)
+		case in:
+			return nil, treeState{}, 0, fmt.Errorf("%w: commit: %w", errLanded, err)
+		}
 		return nil, treeState{}, 0, fmt.Errorf("commit: %w", err)
 	}
 	took := time.Since(start)

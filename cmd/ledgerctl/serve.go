@@ -38,6 +38,8 @@ func serveCommand(s streams) *cli.Command {
 			"read API at the root (/checkpoint, /tile/...), POST /v1/entries for\n" +
 			"entries signed by the authority key, JSON proof and bundle endpoints,\n" +
 			"/healthz, /readyz and /metrics. It stops gracefully on SIGINT or SIGTERM.\n" +
+			"If storage fails after a write reached the store, it refuses appends (503)\n" +
+			"and exits non-zero so that a supervisor restarts it.\n" +
 			"\n" +
 			"With --listen 127.0.0.1:0 the system picks a free port; --addr-file\n" +
 			"then tells scripts which one (host:port, written atomically).\n" +
@@ -250,6 +252,14 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 		return nil
 	case err := <-served:
 		return fmt.Errorf("serving http: %w", err)
+	case <-l.Failed():
+		// The store failed in a way this process cannot undo: exit non-zero
+		// so that a supervisor restarts the ledger, which then recovers
+		// what is durable.
+		logger.Error().Err(l.Err()).Msg("storage failed; exiting for a restart")
+		shutdown(srv, cfg.shutdownTimeout, logger)
+		<-served
+		return withHint(l.Err(), "fix the storage (free disk space, check the device), then start the ledger again")
 	}
 }
 

@@ -9,6 +9,7 @@ package crashtest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -49,6 +50,43 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// initLog runs `ledgerctl init` in data and returns the authority key and
+// the log's verifier.
+func initLog(t *testing.T, data, origin string) (ed25519.PrivateKey, note.Verifier) {
+	t.Helper()
+	if out, err := exec.Command(binary, "init", "--data", data, "--origin", origin).CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	authority, err := keyfile.Read(filepath.Join(data, "authority.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, err := os.ReadFile(filepath.Join(data, "log.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authority, verifier
+}
+
+// register appends the registration of the agent whose actions the
+// writers append, and returns it as acknowledged.
+func register(t *testing.T, c *client.Client, authority ed25519.PrivateKey, agent fixture.Identity) acked {
+	t.Helper()
+	reg, err := fixture.Registration(authority, agent, "low", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Append(context.Background(), reg)
+	if err != nil {
+		t.Fatalf("register the writing agent: %v", err)
+	}
+	return acked{index: res.Index, entry: reg}
 }
 
 type server struct {
@@ -110,21 +148,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	}
 	data := filepath.Join(t.TempDir(), "log")
 	const origin = "crash.agentledger.example/log"
-	if out, err := exec.Command(binary, "init", "--data", data, "--origin", origin).CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	authority, err := keyfile.Read(filepath.Join(data, "authority.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey, err := os.ReadFile(filepath.Join(data, "log.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	authority, verifier := initLog(t, data, origin)
 
 	// Writers append actions signed by one registered agent, which take
 	// the group-commit path; the agent is registered first.
@@ -143,19 +167,11 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		// have survived the previous crash.
 		checkSurvivors(t, c, all, seen, verifier, origin)
 		if round == 0 {
-			reg, err := fixture.Registration(authority, agent, "low", time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := c.Append(context.Background(), reg)
-			if err != nil {
-				t.Fatalf("register the writing agent: %v", err)
-			}
-			all = append(all, acked{index: res.Index, entry: reg})
+			all = append(all, register(t, c, authority, agent))
 		}
 
 		killAfter := time.Duration(50+rng.IntN(450)) * time.Millisecond
-		got, cps := driveUntilKilled(t, c, srv, agent, caller.DID, round, killAfter, verifier, origin)
+		got, cps := driveUntil(t, c, agent, caller.DID, round, func() { time.Sleep(killAfter); srv.kill() }, verifier, origin)
 		all = append(all, got...)
 		seen = append(seen, cps...)
 		t.Logf("round %d: %d acknowledged before SIGKILL at %v, %d checkpoints seen", round, len(got), killAfter, len(cps))
@@ -169,9 +185,10 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	}
 }
 
-// driveUntilKilled runs writers against the server, SIGKILLs it after d,
-// and returns what was acknowledged and the checkpoints observed.
-func driveUntilKilled(t *testing.T, c *client.Client, srv *server, agent fixture.Identity, caller string, round int, d time.Duration, v note.Verifier, origin string) ([]acked, []proofs.SignedCheckpoint) {
+// driveUntil runs writers against the server until end returns (end stops
+// the server), and returns what was acknowledged and the checkpoints
+// observed.
+func driveUntil(t *testing.T, c *client.Client, agent fixture.Identity, caller string, round int, end func(), v note.Verifier, origin string) ([]acked, []proofs.SignedCheckpoint) {
 	var mu sync.Mutex
 	var got []acked
 	var cps []proofs.SignedCheckpoint
@@ -228,8 +245,7 @@ func driveUntilKilled(t *testing.T, c *client.Client, srv *server, agent fixture
 			time.Sleep(15 * time.Millisecond)
 		}
 	}()
-	time.Sleep(d)
-	srv.kill()
+	end()
 	cancel()
 	wg.Wait()
 	return got, cps

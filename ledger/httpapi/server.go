@@ -210,7 +210,11 @@ func classify(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ledger.ErrBeyondTree):
 		return http.StatusBadRequest, "beyond_tree"
-	case errors.Is(err, ledger.ErrClosed), errors.Is(err, ledger.ErrUnavailable):
+	case errors.Is(err, ledger.ErrStorageFailed):
+		return http.StatusServiceUnavailable, "storage_failed"
+	case errors.Is(err, ledger.ErrUnavailable):
+		return http.StatusServiceUnavailable, "storage_unavailable"
+	case errors.Is(err, ledger.ErrClosed):
 		return http.StatusServiceUnavailable, "unavailable"
 	default:
 		return http.StatusInternalServerError, "internal"
@@ -229,7 +233,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// getReady answers 200 while the log serves and takes appends: a
+// checkpoint exists, storage has not failed for good, and no commit has
+// stalled.
 func (s *Server) getReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.log.Err(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "storage_failed", "storage failed; the ledger refuses appends until it is restarted")
+		return
+	}
+	if s.log.Stalled() {
+		writeError(w, http.StatusServiceUnavailable, "storage_stalled", "a commit has not finished in time; appends are refused until it does")
+		return
+	}
 	cp, _, _ := s.log.Checkpoint()
 	if cp == nil {
 		writeError(w, http.StatusServiceUnavailable, "not_ready", "no checkpoint published yet")
