@@ -216,6 +216,11 @@ func classify(err error) (int, string) {
 		return http.StatusServiceUnavailable, "storage_unavailable"
 	case errors.Is(err, ledger.ErrClosed):
 		return http.StatusServiceUnavailable, "unavailable"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The client went away (or gave up) before the commit answered:
+		// not a fault of the ledger's, and the entry may still be
+		// appended. A retry is safe: entries are deduplicated.
+		return http.StatusServiceUnavailable, "canceled"
 	default:
 		return http.StatusInternalServerError, "internal"
 	}
