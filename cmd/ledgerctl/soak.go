@@ -176,7 +176,8 @@ func runSoak(ctx context.Context, cfg soakConfig) (*soakReport, error) {
 	rep := &soakReport{Dir: cfg.dir, Concurrency: cfg.concurrency, Chaos: cfg.chaos, Seed: cfg.seed,
 		Cores: runtime.GOMAXPROCS(0), Kills: map[string]int{}, Pauses: map[string]int{}, PeakRSS: map[string]uint64{}}
 	fmt.Fprintf(cfg.progress, "soak: starting the ledger and four agents in %s (seed %d)\n", cfg.dir, cfg.seed)
-	s, err := startSoakStack(ctx, binary, cfg.dir)
+	rng := rand.New(rand.NewPCG(cfg.seed, 0x50a4))
+	s, err := startSoakStack(ctx, binary, cfg.dir, rng)
 	if s != nil {
 		defer s.stop()
 	}
@@ -185,6 +186,7 @@ func runSoak(ctx context.Context, cfg soakConfig) (*soakReport, error) {
 	}
 	seen := &checkpointLog{}
 	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
 	watched := make(chan struct{})
 	go func() { s.watch(watchCtx, 200*time.Millisecond, seen); close(watched) }()
 
@@ -195,13 +197,19 @@ func runSoak(ctx context.Context, cfg soakConfig) (*soakReport, error) {
 	go func() {
 		defer close(chaosDone)
 		if cfg.chaos {
-			s.chaos(placing, rand.New(rand.NewPCG(cfg.seed, 0x50a4)), cfg.chaosMin, cfg.chaosMax, seen, chaosErr)
+			s.chaos(placing, rng, cfg.chaosMin, cfg.chaosMax, seen, chaosErr)
+		}
+		if len(chaosErr) > 0 {
+			stopPlacing() // a process that cannot come back ends the run
 		}
 	}()
 	var placed atomic.Int64
 	go reportProgress(placing, cfg, &placed)
 	start := time.Now()
-	orders := s.placeOrders(placing, cfg.concurrency, cfg.settle, &placed)
+	orders := s.placeOrders(ctx, placing, cfg.concurrency, cfg.settle, &placed)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
 	rep.Duration = time.Since(start)
 	<-chaosDone
 	stopWatch()

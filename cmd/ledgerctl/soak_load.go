@@ -31,7 +31,7 @@ type soakOrder struct {
 // done, each retrying its order (same id, same body) until the order
 // agent gives a final state or settle runs out. Every 20th order uses a
 // card the processor declines, so compensation runs too.
-func (s *soakStack) placeOrders(placing context.Context, conc int, settle time.Duration, placed *atomic.Int64) []*soakOrder {
+func (s *soakStack) placeOrders(ctx, placing context.Context, conc int, settle time.Duration, placed *atomic.Int64) []*soakOrder {
 	var mu sync.Mutex
 	var all []*soakOrder
 	var next atomic.Int64
@@ -47,7 +47,7 @@ func (s *soakStack) placeOrders(placing context.Context, conc int, settle time.D
 				if o.Declined {
 					card = payment.CardDeclined
 				}
-				s.settleOrder(o, demoOrder(o.ID, "GB", card, "tea-earl-grey", "mug-blue"), settle)
+				s.settleOrder(ctx, o, demoOrder(o.ID, "GB", card, "tea-earl-grey", "mug-blue"), settle)
 				placed.Add(1)
 				mu.Lock()
 				all = append(all, o)
@@ -59,15 +59,17 @@ func (s *soakStack) placeOrders(placing context.Context, conc int, settle time.D
 	return all
 }
 
-// settleOrder calls until the order has a final state. A transport error,
-// a guard's refusal (no order state in the answer) or "processing" all
-// mean: call again with the same order, which resumes it.
-func (s *soakStack) settleOrder(o *soakOrder, body []byte, settle time.Duration) {
+// settleOrder calls until the order has a final state, settle has passed,
+// or ctx ends (an interrupt). A transport error, a guard's refusal (no
+// order state in the answer) or "processing" all mean: call again with
+// the same order, which resumes it. An order being settled when placing
+// ends is still settled: placing only stops new orders.
+func (s *soakStack) settleOrder(parent context.Context, o *soakOrder, body []byte, settle time.Duration) {
 	start := time.Now()
 	delay := 100 * time.Millisecond
-	for time.Since(start) < settle {
+	for time.Since(start) < settle && parent.Err() == nil {
 		o.Attempts++
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(parent, 60*time.Second)
 		resp, err := s.storefront.Call(ctx, http.MethodPost, s.url("order")+"/v1/orders", s.ids["order-agent"].DID, "order:create", body)
 		if err == nil {
 			var v order.View

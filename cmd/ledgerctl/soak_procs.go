@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -38,28 +39,58 @@ type soakProc struct {
 	peakRSS    uint64   // bytes, the highest sampled
 }
 
-// freeLoopbackAddr returns a loopback address with a port free right now.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// freeLoopbackAddrs returns n distinct loopback addresses whose ports are
+// free now and lie below the kernel's ephemeral range, so that no
+// outgoing connection of any process can take one while its server is
+// down between a kill and its restart. All are held open until all are
+// found, so no two are the same.
+func freeLoopbackAddrs(n int, rng *rand.Rand) ([]string, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 2048 {
+				low = v
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}()
+	var addrs []string
+	for tries := 0; len(addrs) < n; tries++ {
+		if tries > 1000 {
+			return nil, fmt.Errorf("no %d free loopback ports below %d", n, low)
+		}
+		port := 1024 + rng.IntN(low-1024)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		held = append(held, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs, nil
 }
 
-// start runs the process and waits until its /healthz answers.
+// start runs the process and waits until it has bound its address (it
+// writes the address to a file of this start's own) and its /healthz
+// answers: another process answering on the address is never taken for
+// it.
 func (p *soakProc) start(ctx context.Context) error {
 	p.mu.Lock()
 	p.starts++
 	logPath := filepath.Join(p.logDir, fmt.Sprintf("%s.%d.log", p.name, p.starts))
+	addrFile := filepath.Join(p.logDir, fmt.Sprintf("%s.%d.addr", p.name, p.starts))
 	p.logs = append(p.logs, logPath)
 	p.mu.Unlock()
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.binary, p.args...)
+	cmd := exec.Command(p.binary, append(append([]string(nil), p.args...), "--addr-file", addrFile)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
@@ -81,11 +112,13 @@ func (p *soakProc) start(ctx context.Context) error {
 	}()
 	deadline := time.Now().Add(p.started)
 	for {
-		resp, err := http.Get("http://" + p.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+		if _, err := os.Stat(addrFile); err == nil {
+			resp, err := http.Get("http://" + p.addr + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return nil
+				}
 			}
 		}
 		select {

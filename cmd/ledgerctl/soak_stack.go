@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ type soakStack struct {
 // startSoakStack creates a log in dir, registers the parties, issues the
 // contracts, and starts the ledger and the four agents as processes of
 // binary on fixed loopback ports.
-func startSoakStack(ctx context.Context, binary, dir string) (*soakStack, error) {
+func startSoakStack(ctx context.Context, binary, dir string, rng *rand.Rand) (*soakStack, error) {
 	logDir, keyDir := filepath.Join(dir, "log"), filepath.Join(dir, "keys")
 	for _, d := range []string{filepath.Join(dir, "logs"), keyDir, filepath.Join(dir, "contracts")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -67,11 +68,14 @@ func startSoakStack(ctx context.Context, binary, dir string) (*soakStack, error)
 	if s.verifier, err = note.NewVerifier(vkey); err != nil {
 		return nil, err
 	}
+	names := append([]string{"ledger"}, soakRoles...)
+	ports, err := freeLoopbackAddrs(len(names), rng)
+	if err != nil {
+		return nil, err
+	}
 	addrs := map[string]string{}
-	for _, name := range append([]string{"ledger"}, soakRoles...) {
-		if addrs[name], err = freeLoopbackAddr(); err != nil {
-			return nil, err
-		}
+	for i, name := range names {
+		addrs[name] = ports[i]
 	}
 	ledgerURL := "http://" + addrs["ledger"]
 	s.procs["ledger"] = &soakProc{name: "ledger", binary: binary, addr: addrs["ledger"], logDir: filepath.Join(dir, "logs"), started: 30 * time.Second,
