@@ -30,6 +30,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,7 @@ import (
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
+	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/scope"
 	"github.com/agentledger/agentledger/statement"
@@ -130,11 +132,12 @@ func New(o Options) (*Guard, error) {
 
 // refusal is one refused request, as the guard answers and logs it.
 type refusal struct {
-	status   int
-	reason   string
-	detail   string
-	caller   string
-	contract string
+	status     int
+	reason     string
+	detail     string
+	caller     string
+	contract   string
+	retryAfter time.Duration // passed on as Retry-After when set
 }
 
 // Protect returns a handler that serves action (a scope name such as
@@ -215,8 +218,15 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	}
 	rec, err := g.o.Receipts.Record(ctx, st)
 	if err != nil {
-		return nil, &refusal{status: http.StatusServiceUnavailable, reason: "ledger_unavailable",
+		r := &refusal{status: http.StatusServiceUnavailable, reason: "ledger_unavailable",
 			detail: "the approval could not be recorded in the ledger; nothing was done", caller: caller, contract: c.Statement.ID}
+		// The ledger's own Retry-After (this agent over its write rate, or
+		// a ledger asking to be left alone) is the caller's best hint.
+		var api *client.APIError
+		if errors.As(err, &api) {
+			r.retryAfter = api.RetryAfter
+		}
+		return nil, r
 	}
 	return &Approval{Caller: caller, Contract: c, Request: req, Receipt: rec, Nonce: sig.Nonce, Body: body}, nil
 }
@@ -273,6 +283,9 @@ func (g *Guard) refuse(w http.ResponseWriter, r *refusal) {
 		Int("status", r.status).Msg("request refused")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if r.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((r.retryAfter+time.Second-1)/time.Second)))
+	}
 	w.WriteHeader(r.status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": r.reason, "message": r.detail})
 }
