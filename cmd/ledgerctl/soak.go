@@ -64,7 +64,7 @@ type soakReport struct {
 func soakCommand(s streams) *cli.Command {
 	return &cli.Command{
 		Name:      "soak",
-		Usage:     "run the five-process stack under load (and with --chaos, SIGKILLs) and judge what it kept",
+		Usage:     "run the five-process stack under load (and with --chaos, kills and freezes) and judge what it kept",
 		UsageText: "ledgerctl soak [--duration D] [--concurrency C] [--chaos] [--data DIR] [--json]",
 		Description: `Starts the ledger and the order, inventory, payment and fulfillment agents
 as separate processes of this binary on loopback, each with its own key,
@@ -104,11 +104,11 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "duration", Value: time.Minute, Usage: "how long to place orders", EnvVars: []string{"LEDGER_SOAK_DURATION"}},
 			&cli.IntFlag{Name: "concurrency", Value: 16, Usage: "storefront clients placing orders at once", EnvVars: []string{"LEDGER_SOAK_CONCURRENCY"}},
-			&cli.BoolFlag{Name: "chaos", Usage: "SIGKILL and restart a random process at random moments", EnvVars: []string{"LEDGER_SOAK_CHAOS"}},
-			&cli.DurationFlag{Name: "chaos-min", Value: time.Second, Usage: "least time between two kills", EnvVars: []string{"LEDGER_SOAK_CHAOS_MIN"}},
-			&cli.DurationFlag{Name: "chaos-max", Value: 5 * time.Second, Usage: "most time between two kills", EnvVars: []string{"LEDGER_SOAK_CHAOS_MAX"}},
+			&cli.BoolFlag{Name: "chaos", Usage: "SIGKILL and restart, or freeze, a random process at random moments", EnvVars: []string{"LEDGER_SOAK_CHAOS"}},
+			&cli.DurationFlag{Name: "chaos-min", Value: time.Second, Usage: "least time between two strikes", EnvVars: []string{"LEDGER_SOAK_CHAOS_MIN"}},
+			&cli.DurationFlag{Name: "chaos-max", Value: 5 * time.Second, Usage: "most time between two strikes", EnvVars: []string{"LEDGER_SOAK_CHAOS_MAX"}},
 			&cli.DurationFlag{Name: "settle", Value: 2 * time.Minute, Usage: "how long one order may take to reach a final state", EnvVars: []string{"LEDGER_SOAK_SETTLE"}},
-			&cli.Uint64Flag{Name: "seed", Usage: "the chaos loop's random seed (default: from the clock; printed)", EnvVars: []string{"LEDGER_SOAK_SEED"}},
+			&cli.Uint64Flag{Name: "seed", Usage: "the chaos loop's random seed, to replay a run's schedule (unset: from the clock; printed)", EnvVars: []string{"LEDGER_SOAK_SEED"}},
 			&cli.StringFlag{Name: "data", Usage: "keep the stack in `DIR` (must not exist or be empty)", EnvVars: []string{"LEDGER_SOAK_DATA"}},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON", EnvVars: []string{"LEDGER_SOAK_JSON"}},
 		},
