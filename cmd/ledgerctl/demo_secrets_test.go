@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/agentledger/agentledger/internal/secretscan"
 )
 
 // TestDemoLogsHoldNoSecrets runs the full demo (the ledger and the four
@@ -29,7 +31,7 @@ func TestDemoLogsHoldNoSecrets(t *testing.T) {
 	if len(pems) != 6 {
 		t.Fatalf("want the authority's and five parties' keys, found %v", pems)
 	}
-	secrets, err := secretsOf(pems, filepath.Join(dir, fileLogKey), demoCustomerData...)
+	secrets, err := secretscan.Secrets(pems, filepath.Join(dir, fileLogKey), demoCustomerData...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func TestDemoLogsHoldNoSecrets(t *testing.T) {
 	if len(logs) < 5 {
 		t.Fatalf("want the ledger's and four agents' logs, found %v", logs)
 	}
-	lines, found := scanFiles(append(logs, printed), secrets)
+	lines, found := secretscan.Files(append(logs, printed), secrets)
 	for _, f := range found {
 		t.Error(f)
 	}
@@ -50,7 +52,7 @@ func TestDemoLogsHoldNoSecrets(t *testing.T) {
 	if err := os.WriteFile(planted, []byte(`{"msg":"card 4242424242424242"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, found := scanFiles([]string{planted}, secrets); len(found) != 1 {
+	if _, found := secretscan.Files([]string{planted}, secrets); len(found) != 1 {
 		t.Fatalf("a planted card number was found %d times", len(found))
 	}
 }

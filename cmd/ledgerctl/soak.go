@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -22,7 +19,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/secretscan"
 )
 
 // soakConfig is one soak run.
@@ -342,7 +339,7 @@ func (s *soakStack) checkExits(rep *soakReport) soakCheck {
 func (s *soakStack) checkSecrets() soakCheck {
 	pems, _ := filepath.Glob(filepath.Join(s.dir, "keys", "*.pem"))
 	pems = append(pems, filepath.Join(s.dir, "log", fileAuthorityKey))
-	secrets, err := secretsOf(pems, filepath.Join(s.dir, "log", fileLogKey), demoCustomerData...)
+	secrets, err := secretscan.Secrets(pems, filepath.Join(s.dir, "log", fileLogKey), demoCustomerData...)
 	if err != nil {
 		return soakCheck{Name: "no secret in any log", Detail: err.Error()}
 	}
@@ -351,7 +348,7 @@ func (s *soakStack) checkSecrets() soakCheck {
 		_, _, _, l, _, _ := p.facts()
 		logs = append(logs, l...)
 	}
-	lines, found := scanFiles(logs, secrets)
+	lines, found := secretscan.Files(logs, secrets)
 	c := soakCheck{Name: "no secret in any log", OK: len(found) == 0 && lines > 0,
 		Detail: fmt.Sprintf("%d lines in %d log files scanned for %d keys and the customer's card, address and email", lines, len(logs), len(pems)+1)}
 	if len(found) > 0 {
@@ -363,68 +360,6 @@ func (s *soakStack) checkSecrets() soakCheck {
 // demoCustomerData is what the demo's and the soak's orders hold that no
 // log may: the card numbers, the street address and the email.
 var demoCustomerData = []string{"4242424242424242", "4000000000000002", "12 Analytical Row", "ada@example.com"}
-
-// secretsOf is what must never appear in a log: every private key in
-// keyFiles (each line of its PEM body, its seed in base64 and in hex),
-// the log's note signing key in noteKeyFile, and extra.
-func secretsOf(keyFiles []string, noteKeyFile string, extra ...string) ([]string, error) {
-	secrets := append([]string(nil), extra...)
-	for _, p := range keyFiles {
-		key, err := keyfile.Read(p)
-		if err != nil {
-			return nil, err
-		}
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, line := range strings.Split(string(raw), "\n") {
-			if len(line) > 20 && !strings.HasPrefix(line, "-----") {
-				secrets = append(secrets, line)
-			}
-		}
-		secrets = append(secrets, base64.StdEncoding.EncodeToString(key.Seed()), hex.EncodeToString(key.Seed()))
-	}
-	noteKey, err := os.ReadFile(noteKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	return append(secrets, strings.TrimSpace(string(noteKey))), nil
-}
-
-// scanFiles counts the lines of files and names each secret found, by
-// file, line and the secret's number (never the secret itself).
-func scanFiles(files, secrets []string) (lines int, found []string) {
-	for _, path := range files {
-		n, hits := scanFile(path, secrets)
-		lines += n
-		for _, h := range hits {
-			found = append(found, filepath.Base(path)+": "+h)
-		}
-	}
-	return lines, found
-}
-
-// scanFile counts path's lines and says which secrets (by a short,
-// harmless description) it holds.
-func scanFile(path string, secrets []string) (lines int, hits []string) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, []string{"unreadable: " + err.Error()}
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		lines++
-		for i, sec := range secrets {
-			if strings.Contains(sc.Text(), sec) {
-				hits = append(hits, fmt.Sprintf("line %d holds secret #%d", lines, i))
-			}
-		}
-	}
-	return lines, hits
-}
 
 // settlePercentiles are the p50, p99 and max time to a final state.
 func settlePercentiles(orders []*soakOrder) (p50, p99, most time.Duration) {

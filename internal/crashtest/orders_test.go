@@ -2,8 +2,6 @@ package crashtest
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/secretscan"
 	"github.com/agentledger/agentledger/keyfile"
 	"github.com/agentledger/agentledger/ledger/client"
 )
@@ -306,42 +305,21 @@ func onlyUnactedApprovals(rep map[string]any) bool {
 	return rep["charges"] != nil
 }
 
-// scanForSecrets fails if any log file holds a secret: the base64 body of
-// any private key file in keyDir, a key's raw seed in base64 or hex, or
-// one of the customer data strings.
+// scanForSecrets fails if any log file holds a secret: any private key
+// file in keyDir, in any form it could leak in, or one of the customer
+// data strings.
 func scanForSecrets(t *testing.T, logFiles []string, keyDir string, customer ...string) {
 	t.Helper()
-	var secrets []string
 	pems, _ := filepath.Glob(filepath.Join(keyDir, "*.pem"))
-	for _, p := range pems {
-		key, err := keyfile.Read(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := os.ReadFile(p)
-		for _, line := range strings.Split(string(raw), "\n") {
-			if len(line) > 20 && !strings.HasPrefix(line, "-----") {
-				secrets = append(secrets, line)
-			}
-		}
-		seed := key.Seed()
-		secrets = append(secrets, base64.StdEncoding.EncodeToString(seed), hex.EncodeToString(seed))
+	secrets, err := secretscan.Secrets(pems, "", customer...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	secrets = append(secrets, customer...)
-	scanned := 0
-	for _, f := range logFiles {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		scanned += len(b)
-		for _, s := range secrets {
-			if strings.Contains(string(b), s) {
-				t.Errorf("%s holds a secret or customer data (%.12s...)", filepath.Base(f), s)
-			}
-		}
+	lines, found := secretscan.Files(logFiles, secrets)
+	for _, f := range found {
+		t.Errorf("a log holds a secret or customer data: %s", f)
 	}
-	if scanned == 0 {
+	if lines == 0 {
 		t.Fatal("no log output to scan")
 	}
 }
