@@ -321,10 +321,10 @@ func (s *soakStack) checkExits(rep *soakReport) soakCheck {
 	var all []string
 	restarts := 0
 	for name, p := range s.procs {
-		starts, kills, pauses, _, unexpected, rss := p.facts()
-		rep.Kills[name], rep.Pauses[name], rep.PeakRSS[name] = kills, pauses, rss
-		restarts += starts - 1
-		all = append(all, unexpected...)
+		f := p.facts()
+		rep.Kills[name], rep.Pauses[name], rep.PeakRSS[name] = f.kills, f.pauses, f.peakRSS
+		restarts += f.starts - 1
+		all = append(all, f.unexpected...)
 	}
 	c := soakCheck{Name: "no process exited unless killed", OK: len(all) == 0, Detail: fmt.Sprintf("%d restarts after kills", restarts)}
 	if len(all) > 0 {
@@ -345,8 +345,7 @@ func (s *soakStack) checkSecrets() soakCheck {
 	}
 	var logs []string
 	for _, p := range s.procs {
-		_, _, _, l, _, _ := p.facts()
-		logs = append(logs, l...)
+		logs = append(logs, p.facts().logs...)
 	}
 	lines, found := secretscan.Files(logs, secrets)
 	c := soakCheck{Name: "no secret in any log", OK: len(found) == 0 && lines > 0,

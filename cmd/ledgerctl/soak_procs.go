@@ -209,9 +209,18 @@ func (p *soakProc) sampleRSS() {
 	}
 }
 
+// procFacts is what the supervisor saw of one process.
+type procFacts struct {
+	starts, kills, pauses int
+	logs                  []string // one file per start
+	unexpected            []string // exits the supervisor did not cause
+	peakRSS               uint64
+}
+
 // facts returns what the supervisor saw, under its lock.
-func (p *soakProc) facts() (starts, kills, pauses int, logs, unexpected []string, peakRSS uint64) {
+func (p *soakProc) facts() procFacts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.starts, p.kills, p.pauses, append([]string(nil), p.logs...), append([]string(nil), p.unexpected...), p.peakRSS
+	return procFacts{starts: p.starts, kills: p.kills, pauses: p.pauses, logs: append([]string(nil), p.logs...),
+		unexpected: append([]string(nil), p.unexpected...), peakRSS: p.peakRSS}
 }
