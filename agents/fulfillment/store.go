@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/agentledger/agentledger/internal/jsonkv"
 )
 
 // Errors of the store. Handlers map them to HTTP answers.
@@ -89,17 +91,6 @@ type Store struct {
 // NewStore returns a store over db, which the caller opened and closes.
 func NewStore(db *badger.DB) *Store { return &Store{db: db} }
 
-func getJSON(txn *badger.Txn, key []byte, v any) (bool, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
-}
-
 // putOnce stores v at key unless the key holds a value already; then it
 // decodes that into old and reports created=false. It retries a
 // conflicting transaction, so of concurrent writers exactly one creates.
@@ -110,7 +101,7 @@ func putOnce(db *badger.DB, key []byte, v, old any) (created bool, err error) {
 	}
 	for attempt := 0; attempt < 100; attempt++ {
 		err = db.Update(func(txn *badger.Txn) error {
-			ok, err := getJSON(txn, key, old)
+			ok, err := jsonkv.Get(txn, key, old)
 			if err != nil || ok {
 				created = false
 				return err
@@ -146,7 +137,7 @@ func (s *Store) PutLabel(l Label) (Label, bool, error) {
 func (s *Store) Label(orderID string) (Label, error) {
 	var l Label
 	err := s.db.View(func(txn *badger.Txn) error {
-		ok, err := getJSON(txn, labelKey(orderID), &l)
+		ok, err := jsonkv.Get(txn, labelKey(orderID), &l)
 		if err == nil && !ok {
 			err = ErrNotFound
 		}
@@ -175,7 +166,7 @@ func (s *Store) PutMessage(m Message) (Message, bool, error) {
 func (s *Store) Message(orderID string) (Message, error) {
 	var m Message
 	err := s.db.View(func(txn *badger.Txn) error {
-		ok, err := getJSON(txn, outboxKey(orderID), &m)
+		ok, err := jsonkv.Get(txn, outboxKey(orderID), &m)
 		if err == nil && !ok {
 			err = ErrNotFound
 		}

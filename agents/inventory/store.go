@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/agentledger/agentledger/internal/jsonkv"
 )
 
 // Errors of the store. Handlers map them to HTTP answers.
@@ -122,28 +123,9 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	}
 }
 
-func getJSON(txn *badger.Txn, key []byte, v any) (bool, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
-}
-
-func setJSON(txn *badger.Txn, key []byte, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return txn.Set(key, b)
-}
-
 func getStock(txn *badger.Txn, sku string) (stockRec, bool, error) {
 	var r stockRec
-	ok, err := getJSON(txn, skuKey(sku), &r)
+	ok, err := jsonkv.Get(txn, skuKey(sku), &r)
 	return r, ok, err
 }
 
@@ -159,7 +141,7 @@ func (s *Store) Seed(seed map[string]int64) error {
 			if _, ok, err := getStock(txn, sku); err != nil || ok {
 				return err
 			}
-			return setJSON(txn, skuKey(sku), stockRec{OnHand: qty})
+			return jsonkv.Set(txn, skuKey(sku), stockRec{OnHand: qty})
 		})
 		if err != nil {
 			return err
@@ -202,7 +184,7 @@ func (s *Store) Restock(sku string, qty int64) (Stock, error) {
 		}
 		r.OnHand += qty
 		st = Stock{SKU: sku, OnHand: r.OnHand, Reserved: r.Reserved}
-		return setJSON(txn, skuKey(sku), r)
+		return jsonkv.Set(txn, skuKey(sku), r)
 	})
 	return st, err
 }
@@ -226,7 +208,7 @@ func (s *Store) Reserve(owner, orderID string, lines []Line, now, expires time.T
 			if existing, err = item.ValueCopy(nil); err != nil {
 				return err
 			}
-			if ok, err := getJSON(txn, resKey(string(existing)), &res); err != nil || !ok {
+			if ok, err := jsonkv.Get(txn, resKey(string(existing)), &res); err != nil || !ok {
 				return errors.Join(err, fmt.Errorf("inventory: order index names a missing reservation %s", existing))
 			}
 			if !sameLines(res.Lines, lines) {
@@ -245,13 +227,13 @@ func (s *Store) Reserve(owner, orderID string, lines []Line, now, expires time.T
 				return fmt.Errorf("%w: %s has %d available, %d asked", ErrInsufficientStock, l.SKU, max(r.OnHand-r.Reserved, 0), l.Qty)
 			}
 			r.Reserved += l.Qty
-			if err := setJSON(txn, skuKey(l.SKU), r); err != nil {
+			if err := jsonkv.Set(txn, skuKey(l.SKU), r); err != nil {
 				return err
 			}
 		}
 		res = Reservation{ID: id, Owner: owner, OrderID: orderID, Lines: lines,
 			Created: now.UTC(), Expires: expires.UTC(), Status: StatusActive}
-		if err := setJSON(txn, resKey(id), res); err != nil {
+		if err := jsonkv.Set(txn, resKey(id), res); err != nil {
 			return err
 		}
 		if err := txn.Set(orderKey(owner, orderID), []byte(id)); err != nil {
@@ -267,7 +249,7 @@ func (s *Store) Reserve(owner, orderID string, lines []Line, now, expires time.T
 func (s *Store) Reservation(id string) (Reservation, error) {
 	var res Reservation
 	err := s.db.View(func(txn *badger.Txn) error {
-		ok, err := getJSON(txn, resKey(id), &res)
+		ok, err := jsonkv.Get(txn, resKey(id), &res)
 		if err == nil && !ok {
 			err = ErrUnknownReserve
 		}
@@ -284,7 +266,7 @@ func (s *Store) finish(id string, to Status, owner string, due func(Reservation)
 	var changed bool
 	err := s.update(func(txn *badger.Txn) error {
 		changed = false
-		ok, err := getJSON(txn, resKey(id), &res)
+		ok, err := jsonkv.Get(txn, resKey(id), &res)
 		if err != nil {
 			return err
 		}
@@ -306,7 +288,7 @@ func (s *Store) finish(id string, to Status, owner string, due func(Reservation)
 			if to == StatusConsumed {
 				r.OnHand -= l.Qty
 			}
-			if err := setJSON(txn, skuKey(l.SKU), r); err != nil {
+			if err := jsonkv.Set(txn, skuKey(l.SKU), r); err != nil {
 				return err
 			}
 		}
@@ -315,7 +297,7 @@ func (s *Store) finish(id string, to Status, owner string, due func(Reservation)
 		}
 		res.Status = to
 		changed = true
-		return setJSON(txn, resKey(id), res)
+		return jsonkv.Set(txn, resKey(id), res)
 	})
 	return res, changed, err
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/agentledger/agentledger/internal/jsonkv"
 )
 
 // Statuses of charges and refunds.
@@ -166,17 +168,17 @@ func (s *Store) apply(w write) error {
 				}
 			}
 			if w.charge != nil {
-				if err := put(txn, chargeKey(w.charge.ID), w.charge); err != nil {
+				if err := jsonkv.Set(txn, chargeKey(w.charge.ID), w.charge); err != nil {
 					return err
 				}
 			}
 			if w.refund != nil {
-				if err := put(txn, refundKey(w.refund.ID), w.refund); err != nil {
+				if err := jsonkv.Set(txn, refundKey(w.refund.ID), w.refund); err != nil {
 					return err
 				}
 			}
 			if w.receipt != nil {
-				return put(txn, receiptKey(w.receipt.Index), w.receipt)
+				return jsonkv.Set(txn, receiptKey(w.receipt.Index), w.receipt)
 			}
 			return nil
 		})
@@ -187,23 +189,13 @@ func (s *Store) apply(w write) error {
 	return badger.ErrConflict
 }
 
+// get decodes the record at k into v, or answers errNotFound.
 func get(txn *badger.Txn, k []byte, v any) error {
-	it, err := txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	found, err := jsonkv.Get(txn, k, v)
+	if err == nil && !found {
 		return errNotFound
 	}
-	if err != nil {
-		return err
-	}
-	return it.Value(func(b []byte) error { return json.Unmarshal(b, v) })
-}
-
-func put(txn *badger.Txn, k []byte, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return txn.Set(k, b)
+	return err
 }
 
 func scan[T any](db *badger.DB, p string, fn func(T) error) error {
