@@ -3,13 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,21 +89,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 // fuzzAuthority, and returns its API, not yet served.
 func openFuzzAPI(f *testing.F) (*Server, *ledger.Log, note.Verifier) {
 	f.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, testOrigin)
-	if err != nil {
-		f.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
-	dir := filepath.Join(f.TempDir(), "db")
-	if err := ledger.Create(dir, testOrigin); err != nil {
-		f.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: 5 * time.Millisecond, Indexer: registry.Indexer{}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { l.Close() })
+	l, verifier, _ := openTestLog(f, 5*time.Millisecond, registry.Indexer{})
 	reg := registry.New(l, fuzzAuthority.Key.Public().(ed25519.PublicKey))
 	api := New(l, reg, zerolog.Nop(), nil)
 	api.ServeRegistry(reg)

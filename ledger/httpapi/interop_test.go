@@ -36,8 +36,11 @@ type testServer struct {
 	vkey     string
 }
 
-// newTestServer runs a real ledger behind a real HTTP server on loopback.
-func newTestServer(t testing.TB) *testServer {
+// openTestLog creates and opens a real log under a fresh log key in a
+// temporary directory, closed when the test ends, with the given
+// checkpoint interval and indexer (which may be nil). It returns the
+// log's note verifier key too.
+func openTestLog(t testing.TB, interval time.Duration, indexer ledger.Indexer) (*ledger.Log, note.Verifier, string) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, testOrigin)
 	if err != nil {
@@ -49,16 +52,21 @@ func newTestServer(t testing.TB) *testServer {
 	if err := ledger.Create(dir, testOrigin); err != nil {
 		t.Fatal(err)
 	}
-	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: 20 * time.Millisecond})
+	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: interval, Indexer: indexer})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { l.Close() })
+	return l, verifier, vkey
+}
+
+// newTestServer runs a real ledger behind a real HTTP server on loopback.
+func newTestServer(t testing.TB) *testServer {
+	t.Helper()
+	l, verifier, vkey := openTestLog(t, 20*time.Millisecond, nil)
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	srv := httptest.NewServer(New(l, ledger.PolicySubmitter{Log: l, Policy: ledger.AuthorityOnly{Authority: pub}}, zerolog.Nop(), nil))
-	t.Cleanup(func() {
-		srv.Close()
-		l.Close()
-	})
+	t.Cleanup(srv.Close)
 	return &testServer{url: srv.URL, log: l, auth: priv, verifier: verifier, vkey: vkey}
 }
 

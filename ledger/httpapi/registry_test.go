@@ -2,22 +2,18 @@ package httpapi
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
@@ -43,17 +39,7 @@ type hardening struct {
 // production HTTP server configuration, on loopback, with h's additions.
 func newHardenedServer(t *testing.T, interval time.Duration, h hardening) (*testServer, fixture.Identity) {
 	t.Helper()
-	skey, vkey, _ := note.GenerateKey(rand.Reader, testOrigin)
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
-	dir := filepath.Join(t.TempDir(), "db")
-	if err := ledger.Create(dir, testOrigin); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: interval, Indexer: registry.Indexer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, verifier, _ := openTestLog(t, interval, registry.Indexer{})
 	authority := fixture.NewIdentity("authority")
 	reg := registry.New(l, authority.Key.Public().(ed25519.PublicKey))
 	if h.limits != nil {
@@ -73,7 +59,7 @@ func newHardenedServer(t *testing.T, interval time.Duration, h hardening) (*test
 		srv.Listener, srv.Config.ConnState = limited, limited.ConnState
 	}
 	srv.Start()
-	t.Cleanup(func() { srv.Close(); l.Close() })
+	t.Cleanup(srv.Close)
 	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier}, authority
 }
 
