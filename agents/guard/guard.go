@@ -26,7 +26,6 @@ package guard
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -40,6 +39,7 @@ import (
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
+	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/scope"
@@ -281,11 +281,8 @@ func (g *Guard) refuse(w http.ResponseWriter, r *refusal) {
 	g.refusals.WithLabelValues(r.reason).Inc()
 	g.o.Logger.Info().Str("caller", r.caller).Str("contract", r.contract).Str("reason", r.reason).
 		Int("status", r.status).Msg("request refused")
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	if r.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((r.retryAfter+time.Second-1)/time.Second)))
 	}
-	w.WriteHeader(r.status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": r.reason, "message": r.detail})
+	muxerr.Refuse(w, r.status, r.reason, r.detail)
 }

@@ -7,7 +7,6 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -134,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	n.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := n.Follower.Fresh(); err != nil {
-			refuse(w, http.StatusServiceUnavailable, verify.ReasonOf(err), "the agent's view of the ledger cannot be relied on")
+			muxerr.Refuse(w, http.StatusServiceUnavailable, verify.ReasonOf(err), "the agent's view of the ledger cannot be relied on")
 			return
 		}
 		w.WriteHeader(http.StatusOK)
@@ -151,20 +150,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 func (n *Node) serveCheckpoint(w http.ResponseWriter, _ *http.Request) {
 	cp := n.Follower.Checkpoint()
 	if len(cp.Note) == 0 {
-		refuse(w, http.StatusServiceUnavailable, "no_checkpoint", "the agent has no verified checkpoint yet")
+		muxerr.Refuse(w, http.StatusServiceUnavailable, "no_checkpoint", "the agent has no verified checkpoint yet")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(cp.Note)
-}
-
-// refuse answers status with the JSON refusal every agent endpoint uses.
-func refuse(w http.ResponseWriter, status int, reason, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": reason, "message": message})
 }
 
 // Key is the agent's private key, for roles that sign their own entries.

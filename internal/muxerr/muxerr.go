@@ -2,7 +2,8 @@
 // (a ServeMux's 404 and 405, and the empty 400 to a request for "*", as in
 // "GET * HTTP/1.1") into the JSON refusal every endpoint of this project
 // answers with: {"error":"<reason>","message":"..."}, so a client can
-// always read a machine-readable reason.
+// always read a machine-readable reason. Refuse writes that refusal for
+// the agents' own handlers.
 package muxerr
 
 import (
@@ -46,10 +47,16 @@ func (m *writer) WriteHeader(code int) {
 
 func (m *writer) refuse(code int, reason, message string) {
 	m.rewritten = true
-	m.Header().Set("Content-Type", "application/json")
-	m.Header().Set("Cache-Control", "no-store")
-	m.ResponseWriter.WriteHeader(code)
-	_ = json.NewEncoder(m.ResponseWriter).Encode(map[string]string{"error": reason, "message": message})
+	Refuse(m.ResponseWriter, code, reason, message)
+}
+
+// Refuse answers status with the JSON refusal {"error":reason,"message":
+// message}, not to be cached.
+func Refuse(w http.ResponseWriter, status int, reason, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": reason, "message": message})
 }
 
 // Write drops the plain-text body of a rewritten answer.
