@@ -16,9 +16,9 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 // TestStorageFaultsOverHTTP checks what a writer sees over HTTP when the

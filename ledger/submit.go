@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/agentledger/agentledger/envelope"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 // Classes of refusal. Policies wrap one of them, usually in a *Refusal

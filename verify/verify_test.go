@@ -17,14 +17,14 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/scope"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/scope"
+	"github.com/agentledger/agentledger/proofs/statement"
 	"github.com/agentledger/agentledger/verify"
 )
 

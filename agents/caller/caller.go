@@ -17,11 +17,11 @@ import (
 
 	"github.com/agentledger/agentledger/agents/contractref"
 	"github.com/agentledger/agentledger/agents/httpsig"
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/scope"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/scope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // ErrNoContract is returned when the agent holds no contract that grants

@@ -8,9 +8,9 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // FuzzParseContract feeds ParseContract arbitrary tlog-proofs, seeded with

@@ -18,7 +18,7 @@ import (
 	"github.com/dunglas/httpsfv"
 
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // Header names.

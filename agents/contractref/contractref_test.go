@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 func TestRoundTrip(t *testing.T) {

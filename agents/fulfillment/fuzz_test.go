@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/agentledger/agentledger/internal/fuzzcheck"
+	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 )
 
 // FuzzParseRequests gives the label and notify parsers the same body.

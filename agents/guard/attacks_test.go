@@ -15,10 +15,10 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // seed is the world every attack runs in: a ledger; order, payment and

@@ -42,8 +42,8 @@ import (
 	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/scope"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/scope"
+	"github.com/agentledger/agentledger/proofs/statement"
 	"github.com/agentledger/agentledger/verify"
 )
 

@@ -23,11 +23,11 @@ import (
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/verify"
 )
 

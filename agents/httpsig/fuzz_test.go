@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // FuzzVerify feeds arbitrary Signature-Input, Signature and Content-Digest

@@ -10,7 +10,7 @@ import (
 
 	"github.com/dunglas/httpsfv"
 
-	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 var testNow = time.Unix(1_700_000_000, 0)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/dunglas/httpsfv"
 
-	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // A Signer signs requests under the profile as one agent.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/agentledger/agentledger/internal/fuzzcheck"
+	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 )
 
 // FuzzParseRequests gives every inventory request parser the same body.

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Bounds on requests. The guard bounds the body at 64 KiB already; these

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 func TestLowStockRestockIsRecordedBeforeStockChanges(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/node"
-	"github.com/agentledger/agentledger/internal/attack"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/attack"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 )
 
 // hostileWorld is a payment agent serving on loopback and an order agent

@@ -26,10 +26,10 @@ import (
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
-	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/verify"
 )
 

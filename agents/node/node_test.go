@@ -13,7 +13,7 @@ import (
 	"github.com/agentledger/agentledger/agents/contractref"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/node"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/proofs"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Caller signs and sends the order agent's calls (*caller.Client is one).

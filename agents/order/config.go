@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Defaults of Config.

@@ -21,7 +21,7 @@ import (
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/receipt"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
 )
 

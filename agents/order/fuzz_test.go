@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/internal/fuzzcheck"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // FuzzParseCreate: an accepted order has a valid id, a known currency, 1

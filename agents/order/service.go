@@ -30,7 +30,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/agents/guard"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Refusal reasons of POST /v1/orders.

@@ -6,8 +6,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/agents/caller"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
 )

@@ -3,8 +3,8 @@ package payment
 import (
 	"testing"
 
-	"github.com/agentledger/agentledger/internal/fuzzcheck"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // FuzzParseRequests gives the charge and refund parsers the same body.

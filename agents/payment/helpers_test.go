@@ -16,9 +16,9 @@ import (
 
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/receipt"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 var t0 = time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)

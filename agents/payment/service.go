@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/agentledger/agentledger/agents/guard"
-	"github.com/agentledger/agentledger/scope"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/scope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // The actions this agent serves.

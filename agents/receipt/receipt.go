@@ -12,11 +12,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // ErrUnavailable means the ledger did not durably take the receipt: the

@@ -14,9 +14,9 @@ import (
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/fuzzcheck"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 )
 
 // fuzzRoute is one guarded endpoint of a role.

@@ -15,8 +15,8 @@ import (
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 )
 
 // startRole runs a node with role's handlers mounted, and the role's

@@ -15,12 +15,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 func agentCommand(s streams) *cli.Command {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 func appendCommand(s streams) *cli.Command {

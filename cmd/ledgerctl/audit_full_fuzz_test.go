@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify/audit"
 )

@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/internal/attack"
+	"github.com/agentledger/agentledger/internal/testkit/attack"
 )
 
 // hostileOptions sizes `ledgerctl bench hostile`.

@@ -16,8 +16,8 @@ import (
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/node"
-	"github.com/agentledger/agentledger/internal/attack"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/attack"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 )

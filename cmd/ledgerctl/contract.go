@@ -13,13 +13,13 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/scope"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/scope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 func contractCommand(s streams) *cli.Command {

@@ -21,10 +21,10 @@ import (
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/verify"
 )
 

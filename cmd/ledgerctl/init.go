@@ -13,9 +13,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // The files of a log's data directory.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 func keysCommand(s streams) *cli.Command {

@@ -21,12 +21,12 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/internal/connlimit"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 func serveCommand(s streams) *cli.Command {

@@ -13,10 +13,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/agents/caller"
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 const soakOrigin = "soak.agentledger.local/log"

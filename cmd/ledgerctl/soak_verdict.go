@@ -16,9 +16,9 @@ import (
 
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/payment"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // soakCheck is one line of the soak's verdict.

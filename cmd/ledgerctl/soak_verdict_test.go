@@ -10,8 +10,8 @@ import (
 
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/payment"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/proofs"
 )
 

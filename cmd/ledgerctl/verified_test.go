@@ -10,11 +10,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // fakeLog is a three-entry log (a registration, a contract, a revocation

@@ -8,8 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 func verifyInclusionCommand(s streams) *cli.Command {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // TestDiskFullLosesNothing runs a real `ledgerctl serve` on a 48 MiB tmpfs

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/agentledger/agentledger/agents/caller"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/secretscan"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 )
 

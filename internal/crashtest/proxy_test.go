@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // tamperingProxy forwards to a ledger and flips one byte of every answer

@@ -13,8 +13,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 )
 

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/agentledger/agentledger/keyfile"
+	"github.com/agentledger/agentledger/internal/keyfile"
 )
 
 // Secrets is what must never appear in a log: every private key in

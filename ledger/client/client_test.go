@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/testledger"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/ledger/client"
 )
 

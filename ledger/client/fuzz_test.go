@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/agentledger/agentledger/internal/fuzzcheck"
+	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 	"github.com/agentledger/agentledger/proofs"
 )
 

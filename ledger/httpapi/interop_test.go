@@ -21,9 +21,9 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 const testOrigin = "interop.agentledger.example/log"

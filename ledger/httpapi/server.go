@@ -19,11 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
 	"github.com/agentledger/agentledger/ledger/wire"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 // MaxBodyBytes bounds a request body: 64 KiB.

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 func decodeError(t testing.TB, body string) string {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 // countVerifications makes e's registry count its Ed25519 verifications.

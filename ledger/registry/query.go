@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // MaxList bounds how many records one query returns.

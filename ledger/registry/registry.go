@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/agentledger/agentledger/did"
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // Registry admits entries under the write rules and answers queries. The

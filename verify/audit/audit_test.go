@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/internal/fixture"
-	"github.com/agentledger/agentledger/internal/importcheck"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/importcheck"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // cleanLog is a log with no violations: three registrations, two
@@ -233,11 +233,11 @@ func TestNoServerImports(t *testing.T) {
 		"slices",
 		"sync",
 		"time",
-		"github.com/agentledger/agentledger/did",
-		"github.com/agentledger/agentledger/envelope",
+		"github.com/agentledger/agentledger/proofs/did",
+		"github.com/agentledger/agentledger/proofs/envelope",
 		"github.com/agentledger/agentledger/proofs",
-		"github.com/agentledger/agentledger/scope",
-		"github.com/agentledger/agentledger/statement",
+		"github.com/agentledger/agentledger/proofs/scope",
+		"github.com/agentledger/agentledger/proofs/statement",
 	)
 }
 

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // ErrState is returned (wrapped) by Resume for a State that is not

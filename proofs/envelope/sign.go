@@ -8,7 +8,7 @@ import (
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
-	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // Sign returns the canonical envelope of payload as a statement of kind,

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentledger/agentledger/envelope"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 func TestRoundTrip(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 func TestRegistrationRules(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 const kindContract = "contract"

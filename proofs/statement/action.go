@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Limits on an action's nonce, in bytes.

@@ -9,10 +9,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/agents/contractref"
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/internal/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/statement"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // CheckReceipt checks that the Ledger-Receipt value v names an entry in

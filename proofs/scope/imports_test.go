@@ -3,7 +3,7 @@ package scope
 import (
 	"testing"
 
-	"github.com/agentledger/agentledger/internal/importcheck"
+	"github.com/agentledger/agentledger/internal/testkit/importcheck"
 )
 
 // TestNoIO keeps the package pure: its non-test files may import only the

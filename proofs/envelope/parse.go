@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // b64 is standard padded base64 that refuses non-zero trailing bits. It is

@@ -3,7 +3,7 @@ package statement
 import (
 	"testing"
 
-	"github.com/agentledger/agentledger/internal/importcheck"
+	"github.com/agentledger/agentledger/internal/testkit/importcheck"
 )
 
 // TestNoIO keeps the package pure: its non-test files may import only the
@@ -22,9 +22,9 @@ func TestNoIO(t *testing.T) {
 		"time",
 		"unicode",
 		"unicode/utf8",
-		"github.com/agentledger/agentledger/did",
-		"github.com/agentledger/agentledger/envelope",
+		"github.com/agentledger/agentledger/proofs/did",
+		"github.com/agentledger/agentledger/proofs/envelope",
 		"github.com/agentledger/agentledger/proofs",
-		"github.com/agentledger/agentledger/scope",
+		"github.com/agentledger/agentledger/proofs/scope",
 	)
 }

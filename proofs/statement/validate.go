@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/agentledger/agentledger/did"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // checkDID checks that s is a canonical Ed25519 did:key.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agentledger/agentledger/did"
+	"github.com/agentledger/agentledger/proofs/did"
 )
 
 // TestParseRefuses lists envelopes Parse must refuse with ErrMalformed,

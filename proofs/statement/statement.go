@@ -57,8 +57,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/agentledger/agentledger/envelope"
-	"github.com/agentledger/agentledger/scope"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // MaxPayloadSize is the largest statement, in bytes, that Parse accepts
