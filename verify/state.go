@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -82,16 +83,16 @@ func (f *Follower) save(v *view) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(f.opts.StateDir, stateFile), b)
+	return fileio.WriteAtomic(filepath.Join(f.opts.StateDir, stateFile), b, 0o600)
 }
 
 // freeze records fork evidence and stops the follower.
 func (f *Follower) freeze(inc *proofs.InconsistencyError) error {
 	name := filepath.Join(f.opts.StateDir, fmt.Sprintf("evidence-%d-%d.txt", inc.Old.Size, inc.New.Size))
-	if err := writeAtomic(name, inc.MarshalEvidence()); err != nil {
+	if err := fileio.WriteAtomic(name, inc.MarshalEvidence(), 0o600); err != nil {
 		return errors.Join(inc, fmt.Errorf("write evidence: %w", err))
 	}
-	if err := writeAtomic(filepath.Join(f.opts.StateDir, frozenFile), []byte(name+"\n")); err != nil {
+	if err := fileio.WriteAtomic(filepath.Join(f.opts.StateDir, frozenFile), []byte(name+"\n"), 0o600); err != nil {
 		return errors.Join(inc, fmt.Errorf("write %s: %w", frozenFile, err))
 	}
 	f.mu.Lock()
@@ -113,23 +114,3 @@ func (e *ForkError) Error() string {
 
 // Unwrap returns the inconsistency.
 func (e *ForkError) Unwrap() error { return e.Inconsistency }
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
@@ -269,7 +270,7 @@ func appendSure(ctx context.Context, cl *client.Client, env []byte) (client.Appe
 
 // readPublicKey reads a public key to register: a PKIX PEM or a did:key.
 func readPublicKey(path string) (ed25519.PublicKey, error) {
-	data, err := readFileLimit(path, keyfile.MaxSize, "public key file")
+	data, err := fileio.ReadLimit(path, keyfile.MaxSize, "public key file")
 	if err != nil {
 		return nil, err
 	}

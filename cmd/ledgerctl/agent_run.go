@@ -17,6 +17,7 @@ import (
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -140,7 +141,7 @@ func agentRun(c *cli.Context, s streams) error {
 		return withHint(err, "choose another --listen address, or port 0 for a free one")
 	}
 	if path := c.String("addr-file"); path != "" {
-		if err := writeFileAtomic(path, []byte(addr+"\n"), 0o644); err != nil {
+		if err := fileio.WriteAtomic(path, []byte(addr+"\n"), 0o644); err != nil {
 			n.DB.Close()
 			return err
 		}
@@ -178,7 +179,7 @@ func readContracts(dir string) ([][]byte, error) {
 	sort.Strings(files)
 	var out [][]byte
 	for _, f := range files {
-		b, err := readFileLimit(f, proofs.MaxBundleSize, "contract proof")
+		b, err := fileio.ReadLimit(f, proofs.MaxBundleSize, "contract proof")
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
@@ -71,7 +72,7 @@ func appendCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			payload, err := readFileLimit(c.String("payload"), maxInputFile, "payload file")
+			payload, err := fileio.ReadLimit(c.String("payload"), maxInputFile, "payload file")
 			if err != nil {
 				return err
 			}
@@ -84,7 +85,7 @@ func appendCommand(s streams) *cli.Command {
 				return err
 			}
 			if path := c.String("envelope-out"); path != "" {
-				if err := writeFileAtomic(path, env, 0o644); err != nil {
+				if err := fileio.WriteAtomic(path, env, 0o644); err != nil {
 					return err
 				}
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
@@ -161,7 +162,7 @@ func auditConsistency(ctx context.Context, out io.Writer, src auditSource, v not
 	path := filepath.Join(dir, auditCheckpointFile)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := writeFileAtomic(path, latest.Note, 0o644); err != nil {
+		if err := fileio.WriteAtomic(path, latest.Note, 0o644); err != nil {
 			return latest, err
 		}
 		fmt.Fprintf(out, "first audit: trusting checkpoint %d (root %s) of log %q; later audits prove the log only grew from it\n",
@@ -191,7 +192,7 @@ func auditConsistency(ctx context.Context, out io.Writer, src auditSource, v not
 			return stored, err
 		}
 		evidence := filepath.Join(dir, fmt.Sprintf("evidence-%d-%d.txt", inc.Old.Size, inc.New.Size))
-		if werr := writeFileAtomic(evidence, inc.MarshalEvidence(), 0o644); werr != nil {
+		if werr := fileio.WriteAtomic(evidence, inc.MarshalEvidence(), 0o644); werr != nil {
 			return stored, errors.Join(err, werr)
 		}
 		printInconsistency(out, inc)
@@ -203,7 +204,7 @@ func auditConsistency(ctx context.Context, out io.Writer, src auditSource, v not
 		fmt.Fprintf(out, "consistent, but the ledger served checkpoint %d, older than %d seen before; keeping %d\n", latest.Size, stored.Size, stored.Size)
 		return stored, nil
 	}
-	if err := writeFileAtomic(path, latest.Note, 0o644); err != nil {
+	if err := fileio.WriteAtomic(path, latest.Note, 0o644); err != nil {
 		return stored, err
 	}
 	fmt.Fprintf(out, "consistent: log %q grew from %d to %d entries (%d-hash proof verified)\n", latest.Origin, stored.Size, latest.Size, len(p))
@@ -240,7 +241,7 @@ type mirrorSource struct {
 }
 
 func (m mirrorSource) checkpoint(context.Context) (proofs.SignedCheckpoint, error) {
-	raw, err := readFileLimit(filepath.Join(m.dir, "checkpoint"), proofs.MaxCheckpointSize, "mirror checkpoint")
+	raw, err := fileio.ReadLimit(filepath.Join(m.dir, "checkpoint"), proofs.MaxCheckpointSize, "mirror checkpoint")
 	if err != nil {
 		return proofs.SignedCheckpoint{}, withHint(err, "is --dir a mirror made by ledgerctl export?")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 	"github.com/agentledger/agentledger/verify/audit"
@@ -151,7 +152,7 @@ func auditFull(ctx context.Context, s streams, cl verify.TileSource, cp proofs.S
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, out, 0o600); err != nil {
+	if err := fileio.WriteAtomic(path, out, 0o600); err != nil {
 		return err
 	}
 	rep := fullReport{Size: cp.Size, AuditedNow: cp.Size - start, Counts: es.Counts,

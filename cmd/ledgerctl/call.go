@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -47,7 +48,7 @@ func callCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := readFileLimit(c.String("contract"), proofs.MaxBundleSize, "contract proof")
+			raw, err := fileio.ReadLimit(c.String("contract"), proofs.MaxBundleSize, "contract proof")
 			if err != nil {
 				return err
 			}
@@ -57,7 +58,7 @@ func callCommand(s streams) *cli.Command {
 			}
 			var body []byte
 			if f := c.String("body"); f != "" {
-				if body, err = readFileLimit(f, 64<<10, "request body"); err != nil {
+				if body, err = fileio.ReadLimit(f, 64<<10, "request body"); err != nil {
 					return err
 				}
 			}

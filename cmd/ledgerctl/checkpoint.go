@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 )
@@ -98,7 +99,7 @@ func checkpointCovering(ctx context.Context, cl *client.Client, v note.Verifier,
 // readCheckpointFile reads and verifies a signed checkpoint note saved in a
 // file, such as the output of the checkpoint command.
 func readCheckpointFile(path string, v note.Verifier, flag string) (proofs.SignedCheckpoint, error) {
-	raw, err := readFileLimit(path, maxInputFile, "checkpoint file")
+	raw, err := fileio.ReadLimit(path, maxInputFile, "checkpoint file")
 	if err != nil {
 		return proofs.SignedCheckpoint{}, err
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/agentledger/agentledger/internal/fileio"
 )
 
 // allCommands returns every command of the app with its full name.
@@ -113,14 +115,14 @@ func TestReadFileLimit(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 11), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readFileLimit(path, 11, "test file"); err != nil {
+	if _, err := fileio.ReadLimit(path, 11, "test file"); err != nil {
 		t.Errorf("file at the limit: %v", err)
 	}
-	_, err := readFileLimit(path, 10, "test file")
+	_, err := fileio.ReadLimit(path, 10, "test file")
 	if err == nil || !strings.Contains(err.Error(), "larger than the limit of 10 bytes") {
 		t.Errorf("file over the limit: got %v", err)
 	}
-	if _, err := readFileLimit(dir, 10, "test file"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := fileio.ReadLimit(dir, 10, "test file"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: got %v", err)
 	}
 }
@@ -129,7 +131,7 @@ func TestWriteFileAtomicLeavesNoTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "addr")
 	for _, content := range []string{"127.0.0.1:1\n", "127.0.0.1:22\n"} {
-		if err := writeFileAtomic(path, []byte(content), 0o644); err != nil {
+		if err := fileio.WriteAtomic(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(path)
@@ -144,7 +146,7 @@ func TestWriteFileAtomicLeavesNoTemporaryFiles(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("directory holds %d files, want only the written one", len(entries))
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
+	if err := fileio.WriteAtomic(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
 		t.Error("writing into a missing directory succeeded")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
@@ -175,7 +176,7 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 		return err
 	}
 	if path := c.String("output"); path != "" {
-		if err := writeFileAtomic(path, raw, 0o644); err != nil {
+		if err := fileio.WriteAtomic(path, raw, 0o644); err != nil {
 			return err
 		}
 	}

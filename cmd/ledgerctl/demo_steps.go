@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
@@ -301,7 +302,7 @@ func (d *demo) offlineProof(ctx context.Context, cl *client.Client, verifier not
 		return err
 	}
 	file := filepath.Join(dir, "payment-contract.tlog-proof")
-	if err := writeFileAtomic(file, raw, 0o644); err != nil {
+	if err := fileio.WriteAtomic(file, raw, 0o644); err != nil {
 		return err
 	}
 	// From here on only the file and the log key are used.

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 )
@@ -117,7 +118,7 @@ func exportOne(c *cli.Context, out io.Writer, cl *client.Client, v note.Verifier
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, raw, 0o644); err != nil {
+	if err := fileio.WriteAtomic(path, raw, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s: entry %d in log %q at tree size %d\n", path, index, cp.Origin, cp.Size)
@@ -150,7 +151,7 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 			return err
 		}
 		path := filepath.Join(dir, strconv.FormatUint(i, 10)+proofExt)
-		if err := writeFileAtomic(path, raw, 0o644); err != nil {
+		if err := fileio.WriteAtomic(path, raw, 0o644); err != nil {
 			_ = bar.Exit()
 			return err
 		}

@@ -3,15 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 )
 
@@ -23,79 +21,6 @@ const maxInputFile = 1 << 20
 // maxKeyFile bounds a file holding a note verifier key, which is under
 // 200 bytes.
 const maxKeyFile = 4 << 10
-
-// readFileLimit reads the regular file at path, refusing one larger than
-// limit bytes. what names the file in errors ("payload file").
-func readFileLimit(path string, limit int64, what string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("reading %s %s: not a regular file", what, path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s %s is larger than the limit of %s", what, path, byteSize(limit))
-	}
-	return data, nil
-}
-
-// byteSize writes n in the largest binary unit that divides it.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, so a reader sees the old file or the whole new
-// one, never a part. The file gets mode perm.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
 
 // signerKeyPrefix starts every note signer (private) key.
 const signerKeyPrefix = "PRIVATE+KEY+"
@@ -117,7 +42,7 @@ func loadVerifier(c *cli.Context) (note.Verifier, error) {
 	if v, err := note.NewVerifier(arg); err == nil {
 		return v, nil
 	}
-	data, err := readFileLimit(arg, maxKeyFile, "log key file")
+	data, err := fileio.ReadLimit(arg, maxKeyFile, "log key file")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, withHint(fmt.Errorf("--log-key %s is neither a verifier key nor an existing file", quoteShort(arg)),

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -73,7 +74,7 @@ Example:
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					return err
 				}
-				if err := writeFileAtomic(path, data, 0o644); err != nil {
+				if err := fileio.WriteAtomic(path, data, 0o644); err != nil {
 					return err
 				}
 				fetched++
@@ -85,7 +86,7 @@ Example:
 			if err := checkMirrorRoot(out, cp); err != nil {
 				return err
 			}
-			if err := writeFileAtomic(filepath.Join(out, "checkpoint"), cp.Note, 0o644); err != nil {
+			if err := fileio.WriteAtomic(filepath.Join(out, "checkpoint"), cp.Note, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "mirrored log %q at tree size %d to %s (%d tiles fetched, %d already there)\n",
@@ -127,7 +128,7 @@ func tilesOf(n uint64, mk func(uint64, uint16) proofs.Tile) []proofs.Tile {
 type dirTiles struct{ dir string }
 
 func (d dirTiles) Tile(_ context.Context, t proofs.Tile) ([]byte, error) {
-	b, err := readFileLimit(filepath.Join(d.dir, filepath.FromSlash(t.Path())), 16<<20, "mirror tile")
+	b, err := fileio.ReadLimit(filepath.Join(d.dir, filepath.FromSlash(t.Path())), 16<<20, "mirror tile")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("the mirror has no %s: %w", t.Path(), err)
 	}

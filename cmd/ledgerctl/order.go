@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -80,7 +81,7 @@ func orderPlace(c *cli.Context, s streams) error {
 	if err != nil {
 		return err
 	}
-	raw, err := readFileLimit(c.String("contract"), proofs.MaxBundleSize, "contract proof")
+	raw, err := fileio.ReadLimit(c.String("contract"), proofs.MaxBundleSize, "contract proof")
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func orderPlace(c *cli.Context, s streams) error {
 // orderBody is --body's contents or an order built from the flags.
 func orderBody(c *cli.Context) ([]byte, error) {
 	if f := c.String("body"); f != "" {
-		return readFileLimit(f, 64<<10, "order body")
+		return fileio.ReadLimit(f, 64<<10, "order body")
 	}
 	if len(c.StringSlice("item")) == 0 {
 		return nil, usageErrorf(c, "give at least one --item SKU=QTY@PRICE, or --body FILE")

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/internal/connlimit"
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
 	"github.com/agentledger/agentledger/ledger/registry"
@@ -234,7 +235,7 @@ func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err err
 	go func() { served <- srv.Serve(ln) }()
 
 	if cfg.addrFile != "" {
-		if err := writeFileAtomic(cfg.addrFile, []byte(addr+"\n"), 0o644); err != nil {
+		if err := fileio.WriteAtomic(cfg.addrFile, []byte(addr+"\n"), 0o644); err != nil {
 			shutdown(srv, cfg.shutdownTimeout, logger)
 			return err
 		}
@@ -285,7 +286,7 @@ func readSigner(path string) (note.Signer, error) {
 		return nil, withHint(fmt.Errorf("log key %s has mode %#o and may be read by others", path, perm),
 			fmt.Sprintf("run: chmod 600 %s", path))
 	}
-	data, err := readFileLimit(path, maxKeyFile, "log key")
+	data, err := fileio.ReadLimit(path, maxKeyFile, "log key")
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +300,7 @@ func readSigner(path string) (note.Signer, error) {
 
 // readAuthority loads the authority's did:key.
 func readAuthority(path string) (ed25519.PublicKey, error) {
-	data, err := readFileLimit(path, maxKeyFile, "authority did file")
+	data, err := fileio.ReadLimit(path, maxKeyFile, "authority did file")
 	if err != nil {
 		return nil, withHint(err, "is --data a directory created by 'ledgerctl init'?")
 	}

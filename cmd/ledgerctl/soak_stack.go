@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/agents/caller"
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
@@ -154,7 +155,7 @@ func (s *soakStack) seed(ctx context.Context, logDir, keyDir string) error {
 		}
 		s.bundles[c.caller+" -> "+c.callee] = b
 		if c.caller == "order-agent" {
-			if err := writeFileAtomic(filepath.Join(s.dir, "contracts", c.callee+proofExt), b, 0o644); err != nil {
+			if err := fileio.WriteAtomic(filepath.Join(s.dir, "contracts", c.callee+proofExt), b, 0o644); err != nil {
 				return err
 			}
 		}

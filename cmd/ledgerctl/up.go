@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/agentledger/agentledger/internal/fileio"
 )
 
 // upCommand is `ledgerctl up`.
@@ -79,14 +81,14 @@ func up(ctx context.Context, out io.Writer, dir string) error {
 			return err
 		}
 		path := filepath.Join(proofDir, c.caller+"--"+c.callee+proofExt)
-		if err := writeFileAtomic(path, b, 0o644); err != nil {
+		if err := fileio.WriteAtomic(path, b, 0o644); err != nil {
 			return err
 		}
 		proofs = append(proofs, fmt.Sprintf("  %-34s %s  (%s)", what, path, strings.Join(c.scopes, " ")))
 	}
 	// Each agent's address, for scripts: DIR/agents/ROLE.addr, written last.
 	for role, u := range stack.urls {
-		if err := writeFileAtomic(filepath.Join(dir, "agents", role+".addr"), []byte(strings.TrimPrefix(u, "http://")+"\n"), 0o644); err != nil {
+		if err := fileio.WriteAtomic(filepath.Join(dir, "agents", role+".addr"), []byte(strings.TrimPrefix(u, "http://")+"\n"), 0o644); err != nil {
 			return err
 		}
 	}

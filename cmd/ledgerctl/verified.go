@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
@@ -310,7 +311,7 @@ func loadAuthority(c *cli.Context) (string, error) {
 	if _, err := did.Parse(arg); err == nil {
 		return arg, nil
 	}
-	data, err := readFileLimit(arg, maxKeyFile, "authority file")
+	data, err := fileio.ReadLimit(arg, maxKeyFile, "authority file")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", usageErrorf(c, "--authority %s is neither a did:key nor an existing file", quoteShort(arg))

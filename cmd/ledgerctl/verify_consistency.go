@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -128,7 +129,7 @@ func verifyConsistency(c *cli.Context, out io.Writer, v note.Verifier) error {
 		printInconsistency(out, inc)
 		err = fmt.Errorf("consistency check failed: %w", err)
 		if path := c.String("evidence"); path != "" {
-			if werr := writeFileAtomic(path, inc.MarshalEvidence(), 0o644); werr != nil {
+			if werr := fileio.WriteAtomic(path, inc.MarshalEvidence(), 0o644); werr != nil {
 				return errors.Join(err, werr)
 			}
 			fmt.Fprintf(out, "evidence written to %s\n", path)
@@ -172,7 +173,7 @@ func printInconsistency(out io.Writer, e *proofs.InconsistencyError) {
 // checkpoints are signed by the log key and the stored proof fails to
 // connect them, and nil when the proof connects them after all.
 func recheckEvidence(out io.Writer, path string, v note.Verifier) error {
-	data, err := readFileLimit(path, proofs.MaxEvidenceSize, "evidence file")
+	data, err := fileio.ReadLimit(path, proofs.MaxEvidenceSize, "evidence file")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
@@ -98,7 +99,7 @@ func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
 		}
 	} else {
 		path := c.String("entry")
-		if entry, err = readFileLimit(path, maxInputFile, "entry file"); err != nil {
+		if entry, err = fileio.ReadLimit(path, maxInputFile, "entry file"); err != nil {
 			return err
 		}
 		leaf := proofs.LeafHash(entry)
@@ -138,7 +139,7 @@ func verifyBundleFile(out io.Writer, path string, v note.Verifier) error {
 
 // readBundle reads, parses and verifies a tlog-proof file.
 func readBundle(path string, v note.Verifier) (proofs.Bundle, proofs.SignedCheckpoint, error) {
-	data, err := readFileLimit(path, proofs.MaxBundleSize, "tlog-proof file")
+	data, err := fileio.ReadLimit(path, proofs.MaxBundleSize, "tlog-proof file")
 	if err != nil {
 		return proofs.Bundle{}, proofs.SignedCheckpoint{}, err
 	}
