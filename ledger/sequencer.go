@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/agentledger/agentledger/proofs"
 )
@@ -20,7 +18,7 @@ type sequencer struct {
 	store   batchCommitter
 	indexer Indexer // may be nil
 	state   treeState
-	rng     *compact.Range
+	rng     *proofs.Range
 	edge    map[uint8]*edgeTile
 	// finished holds tiles that filled up during the current batch and were
 	// replaced at the edge; they are written with the batch.
@@ -34,16 +32,10 @@ type edgeTile struct {
 	dirty bool
 }
 
-var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-
 // newSequencer rebuilds the write-side state from the committed tree state
 // and the stored right-edge tiles.
 func newSequencer(db *badger.DB, store batchCommitter, state treeState, indexer Indexer) (*sequencer, error) {
-	hashes := make([][]byte, len(state.edges))
-	for i := range state.edges {
-		hashes[i] = state.edges[i][:]
-	}
-	rng, err := rangeFactory.NewRange(0, state.size, hashes)
+	rng, err := proofs.RestoreRange(state.size, state.edges)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild compact range: %w", err)
 	}
@@ -86,7 +78,7 @@ func newSequencer(db *badger.DB, store batchCommitter, state treeState, indexer 
 }
 
 // visit records a newly complete tree node in its hash tile.
-func (s *sequencer) visit(id compact.NodeID, hash []byte) error {
+func (s *sequencer) visit(id proofs.NodeID, hash proofs.Hash) error {
 	tl, ti, inner, pos := tileAddress(id.Level, id.Index)
 	e := s.edge[tl]
 	if e == nil || e.index != ti {
@@ -105,7 +97,7 @@ func (s *sequencer) visit(id compact.NodeID, hash []byte) error {
 		s.edge[tl] = e
 	}
 	e.dirty = true
-	return e.tile.add(inner, pos, proofs.Hash(hash))
+	return e.tile.add(inner, pos, hash)
 }
 
 // lookup finds the index of an entry already in the tree by its leaf hash.
@@ -139,12 +131,6 @@ func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.
 	inBatch := make(map[proofs.Hash]uint64, len(batch))
 	next := s.state.size
 	s.finished = s.finished[:0]
-	var visitErr error
-	visitor := func(id compact.NodeID, hash []byte) {
-		if visitErr == nil {
-			visitErr = s.visit(id, hash)
-		}
-	}
 	for i, r := range batch {
 		if idx, ok := inBatch[r.leaf]; ok {
 			results[i] = AppendResult{Index: idx, LeafHash: r.leaf, Duplicate: true}
@@ -173,11 +159,8 @@ func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.
 				return nil, treeState{}, 0, fmt.Errorf("index entry %d: %w", idx, err)
 			}
 		}
-		if err := s.rng.Append(r.leaf[:], visitor); err != nil {
+		if err := s.rng.Append(r.leaf, s.visit); err != nil {
 			return nil, treeState{}, 0, fmt.Errorf("integrate: %w", err)
-		}
-		if visitErr != nil {
-			return nil, treeState{}, 0, fmt.Errorf("integrate: %w", visitErr)
 		}
 	}
 	if next == s.state.size {
@@ -196,14 +179,7 @@ func (s *sequencer) commit(batch []*appendReq) ([]AppendResult, treeState, time.
 			return nil, treeState{}, 0, fmt.Errorf("stage tile: %w", err)
 		}
 	}
-	root, err := s.rng.GetRootHash(nil)
-	if err != nil {
-		return nil, treeState{}, 0, fmt.Errorf("root hash: %w", err)
-	}
-	state := treeState{size: next, root: proofs.Hash(root)}
-	for _, h := range s.rng.Hashes() {
-		state.edges = append(state.edges, proofs.Hash(h))
-	}
+	state := treeState{size: next, root: s.rng.Root(), edges: s.rng.Hashes()}
 	if err := txn.Set(stateKey, state.marshal()); err != nil {
 		return nil, treeState{}, 0, fmt.Errorf("stage tree state: %w", err)
 	}

@@ -22,9 +22,6 @@ var (
 	// ErrFrozen: the log was caught forking; every decision refuses until
 	// an operator clears the state (see Follower).
 	ErrFrozen = errors.New("log inconsistency detected; refusing until an operator clears it")
-	// ErrEntriesMismatch: the entries the ledger served do not hash to the
-	// checkpoint it signed.
-	ErrEntriesMismatch = errors.New("served entries do not match the checkpoint")
 )
 
 // Options configures a Follower.
@@ -176,17 +173,20 @@ func (f *Follower) Refresh(ctx context.Context) error {
 			return err
 		}
 	}
+	// The new entries are read into a copy of the view, kept only if
+	// every one of them is the checkpoint's.
 	next := cur.clone()
-	if err := f.readEntries(ctx, next, cp.Size); err != nil {
-		return err
-	}
-	root, err := next.root()
+	rd, err := NewEntryReader(f.opts.Source, cp.Checkpoint, cur.rng)
 	if err != nil {
 		return err
 	}
-	if root != cp.Root {
-		return fmt.Errorf("%w: entries %d..%d hash to root %s, checkpoint says %s", ErrEntriesMismatch, cur.size(), cp.Size, root, cp.Root)
+	for index, e := range rd.Entries(ctx) {
+		next.note(index, proofs.LeafHash(e), e, f.opts.Policy.Authority)
 	}
+	if err := rd.Err(); err != nil {
+		return err
+	}
+	next.rng = rd.Range()
 	next.cp = cp
 	if err := f.save(next); err != nil {
 		return err
@@ -219,43 +219,4 @@ func (f *Follower) checkOlder(ctx context.Context, cur, older proofs.SignedCheck
 		return err
 	}
 	return fmt.Errorf("ledger served checkpoint %d, older than the verified %d; not refreshed", older.Size, cur.Size)
-}
-
-// readEntries reads entries [v.size(), size) from the entry bundles and
-// integrates them into v.
-func (f *Follower) readEntries(ctx context.Context, v *view, size uint64) error {
-	return ReadEntries(ctx, f.opts.Source, v.size(), size, func(_ uint64, e []byte) error {
-		return v.add(e, f.opts.Policy.Authority)
-	})
-}
-
-// TileSource serves C2SP tlog-tiles (ledger/client.Client does).
-type TileSource interface {
-	Tile(ctx context.Context, t proofs.Tile) ([]byte, error)
-}
-
-// ReadEntries reads entries [from, size) from src's entry bundles and calls
-// fn for each, in index order. It does not verify them: the caller checks
-// their leaf hashes against a signed checkpoint before trusting or keeping
-// anything (Follower does, by extending its compact range to the root).
-func ReadEntries(ctx context.Context, src TileSource, from, size uint64, fn func(index uint64, entry []byte) error) error {
-	for next := from; next < size; {
-		bundle := next / proofs.TileWidth
-		width := min(size-bundle*proofs.TileWidth, proofs.TileWidth)
-		data, err := src.Tile(ctx, proofs.Tile{Entries: true, Index: bundle, Width: uint16(width)})
-		if err != nil {
-			return fmt.Errorf("fetch entry bundle %d: %w", bundle, err)
-		}
-		entries, err := proofs.ParseEntryBundle(data, int(width))
-		if err != nil {
-			return fmt.Errorf("entry bundle %d: %w", bundle, err)
-		}
-		for _, e := range entries[next-bundle*proofs.TileWidth:] {
-			if err := fn(next, e); err != nil {
-				return err
-			}
-			next++
-		}
-	}
-	return nil
 }

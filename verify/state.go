@@ -62,13 +62,17 @@ func (f *Follower) load() error {
 	if err != nil {
 		return fmt.Errorf("load view: stored checkpoint: %w", err)
 	}
-	rng, err := rangeFactory.NewRange(0, cp.Size, p.Range)
+	hashes, err := rangeHashes(p.Range)
+	if err != nil {
+		return fmt.Errorf("load view: %w", err)
+	}
+	rng, err := proofs.RestoreRange(cp.Size, hashes)
 	if err != nil {
 		return fmt.Errorf("load view: %w", err)
 	}
 	v := newView()
 	v.cp, v.rng = cp, rng
-	if root, err := v.root(); err != nil || root != cp.Root {
+	if rng.Root() != cp.Root {
 		return fmt.Errorf("load view: stored tree does not match the stored checkpoint")
 	}
 	v.restore(p.Entries, f.opts.Policy.Authority)
@@ -78,7 +82,7 @@ func (f *Follower) load() error {
 
 // save writes v atomically.
 func (f *Follower) save(v *view) error {
-	p := persisted{Checkpoint: string(v.cp.Note), Range: v.rng.Hashes(), Entries: v.entries}
+	p := persisted{Checkpoint: string(v.cp.Note), Range: rangeBytes(v.rng), Entries: v.entries}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return err
@@ -114,3 +118,25 @@ func (e *ForkError) Error() string {
 
 // Unwrap returns the inconsistency.
 func (e *ForkError) Unwrap() error { return e.Inconsistency }
+
+// rangeBytes is a range's hashes as persisted: a list of byte strings.
+func rangeBytes(r *proofs.Range) [][]byte {
+	hs := r.Hashes()
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
+
+// rangeHashes is the inverse of rangeBytes.
+func rangeHashes(bs [][]byte) ([]proofs.Hash, error) {
+	out := make([]proofs.Hash, len(bs))
+	for i, b := range bs {
+		if len(b) != proofs.HashSize {
+			return nil, fmt.Errorf("range hash %d is %d bytes", i, len(b))
+		}
+		out[i] = proofs.Hash(b)
+	}
+	return out, nil
+}

@@ -1,12 +1,6 @@
 package verify
 
 import (
-	"bytes"
-	"fmt"
-
-	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
-
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -26,7 +20,7 @@ type Contract struct {
 // entries say about contracts and revocations.
 type view struct {
 	cp        proofs.SignedCheckpoint
-	rng       *compact.Range
+	rng       *proofs.Range
 	contracts map[proofs.Hash]*Contract
 	// revoked maps a contract's leaf hash to the index of the first
 	// revocation of it by the authority or the contract's issuer.
@@ -43,11 +37,9 @@ type rawEntry struct {
 	Entry []byte `json:"entry"`
 }
 
-var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-
 func newView() *view {
 	return &view{
-		rng:       rangeFactory.NewEmptyRange(0),
+		rng:       proofs.NewRange(),
 		contracts: map[proofs.Hash]*Contract{},
 		revoked:   map[proofs.Hash]uint64{},
 	}
@@ -56,18 +48,7 @@ func newView() *view {
 // clone copies the view so an update can be built and thrown away if it
 // fails to verify.
 func (v *view) clone() *view {
-	// Range.Hashes is the range's own slice, and appending to a range
-	// built on it rewrites its elements: copy them, or a refresh that is
-	// refused after reading some entries corrupts the verified view.
-	hashes := make([][]byte, len(v.rng.Hashes()))
-	for i, h := range v.rng.Hashes() {
-		hashes[i] = bytes.Clone(h)
-	}
-	rng, err := rangeFactory.NewRange(v.rng.Begin(), v.rng.End(), hashes)
-	if err != nil {
-		panic(fmt.Sprintf("cloning a valid compact range: %v", err)) // cannot happen
-	}
-	c := &view{cp: v.cp, rng: rng, contracts: make(map[proofs.Hash]*Contract, len(v.contracts)),
+	c := &view{cp: v.cp, rng: v.rng.Clone(), contracts: make(map[proofs.Hash]*Contract, len(v.contracts)),
 		revoked: make(map[proofs.Hash]uint64, len(v.revoked)), entries: append([]rawEntry(nil), v.entries...)}
 	for k, x := range v.contracts {
 		c.contracts[k] = x
@@ -79,34 +60,14 @@ func (v *view) clone() *view {
 }
 
 // size is the number of entries the view has integrated.
-func (v *view) size() uint64 { return v.rng.End() }
+func (v *view) size() uint64 { return v.rng.Size() }
 
-// root is the root hash of the integrated entries.
-func (v *view) root() (proofs.Hash, error) {
-	if v.size() == 0 {
-		return proofs.EmptyRoot(), nil
-	}
-	r, err := v.rng.GetRootHash(nil)
-	if err != nil {
-		return proofs.Hash{}, err
-	}
-	return proofs.Hash(r), nil
-}
-
-// add integrates the entry at the next index. Contracts and revocations
-// are recorded only when their signature verifies and their signer is one
-// the policy allows; anything else in the log is hashed and otherwise
-// ignored (the relying party does not trust the ledger's admission).
-func (v *view) add(entry []byte, authority string) error {
-	index := v.size()
-	leaf := proofs.LeafHash(entry)
-	if err := v.rng.Append(leaf[:], nil); err != nil {
-		return err
-	}
-	v.note(index, leaf, entry, authority)
-	return nil
-}
-
+// note records the entry at index if it is a contract or a revocation.
+// Contracts and revocations are recorded only when their signature
+// verifies and their signer is one the policy allows; anything else in the
+// log is ignored (the relying party does not trust the ledger's
+// admission). The entry itself was verified against the checkpoint by the
+// EntryReader that read it.
 func (v *view) note(index uint64, leaf proofs.Hash, entry []byte, authority string) {
 	env, err := envelope.Parse(entry)
 	if err != nil || (env.Kind != envelope.KindContract && env.Kind != envelope.KindRevocation) {

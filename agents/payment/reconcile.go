@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
-
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // Kinds of Difference.
@@ -214,56 +212,19 @@ func money(amount *int64, currency string) string {
 	return fmt.Sprintf("%d %s", *amount, currency)
 }
 
-// TileSource serves C2SP tlog-tiles entry bundles (ledger/client.Client
-// does).
-type TileSource interface {
-	Tile(ctx context.Context, t proofs.Tile) ([]byte, error)
-}
-
 // ReconcileLedger reconciles against the first cp.Size entries of the
-// ledger, read from its entry bundles. cp must be a checkpoint the caller
-// verified (verify.Follower.Checkpoint): the entries read are checked to
-// hash to its root, so a ledger cannot hide or change an entry.
-func (s *Service) ReconcileLedger(ctx context.Context, src TileSource, cp proofs.Checkpoint) Report {
-	var ferr error
-	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
-	entries := func(yield func(uint64, []byte) bool) {
-		for start := uint64(0); start < cp.Size; start += proofs.TileWidth {
-			bundle := start / proofs.TileWidth
-			width := min(cp.Size-start, proofs.TileWidth)
-			data, err := src.Tile(ctx, proofs.Tile{Entries: true, Index: bundle, Width: uint16(width)})
-			if err != nil {
-				ferr = fmt.Errorf("fetch entry bundle %d: %w", bundle, err)
-				return
-			}
-			es, err := proofs.ParseEntryBundle(data, int(width))
-			if err != nil {
-				ferr = fmt.Errorf("entry bundle %d: %w", bundle, err)
-				return
-			}
-			for i, e := range es {
-				h := proofs.LeafHash(e)
-				if err := rng.Append(h[:], nil); err != nil {
-					ferr = err
-					return
-				}
-				if !yield(start+uint64(i), e) {
-					return
-				}
-			}
-		}
+// ledger, read from its entry bundles through verify.EntryReader. cp must
+// be a checkpoint the caller verified (verify.Follower.Checkpoint): every
+// entry is proved to be the checkpoint's before it is reconciled, so a
+// ledger cannot hide or change an entry.
+func (s *Service) ReconcileLedger(ctx context.Context, src verify.TileSource, cp proofs.Checkpoint) Report {
+	rd, err := verify.NewEntryReader(src, cp, nil)
+	if err != nil {
+		return Report{Err: err}
 	}
-	rep := s.Reconcile(ctx, entries)
-	if rep.Err == nil && ferr == nil && cp.Size > 0 && rng.End() == cp.Size {
-		root, err := rng.GetRootHash(nil)
-		if err != nil {
-			ferr = err
-		} else if proofs.Hash(root) != cp.Root {
-			ferr = fmt.Errorf("the ledger's entries do not hash to the checkpoint's root at size %d", cp.Size)
-		}
-	}
-	if rep.Err == nil && ferr != nil {
-		rep.Err = ferr
+	rep := s.Reconcile(ctx, rd.Entries(ctx))
+	if rep.Err == nil {
+		rep.Err = rd.Err()
 	}
 	return rep
 }

@@ -260,7 +260,7 @@ func (m mirrorSource) consistency(ctx context.Context, older, newer proofs.Signe
 	if newer.Size != cur.Size || newer.Root != cur.Root {
 		return nil, fmt.Errorf("the mirror (tree size %d) is older than the last audit (%d); export it again", cur.Size, newer.Size)
 	}
-	return mirrorConsistency(m.dir, older, cur)
+	return verify.MirrorConsistency(m.dir, older, cur)
 }
 
-func (m mirrorSource) tiles() verify.TileSource { return dirTiles{m.dir} }
+func (m mirrorSource) tiles() verify.TileSource { return verify.DirTiles(m.dir) }

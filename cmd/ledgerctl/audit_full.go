@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
@@ -21,49 +18,9 @@ import (
 	"github.com/agentledger/agentledger/verify/audit"
 )
 
-// auditFullFile holds the full audit's progress: what was audited, the
-// compact range of those entries, and the rule engine's state.
+// auditFullFile holds the full audit's progress (verify.FullAudit's
+// saved form).
 const auditFullFile = "full.json"
-
-type fullState struct {
-	Size   uint64      `json:"size"`
-	Range  [][]byte    `json:"range"`
-	Engine audit.State `json:"engine"`
-}
-
-var auditRanges = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-
-// errOtherAuthority: a saved full audit is of another authority's log.
-var errOtherAuthority = errors.New("the saved audit is of another authority")
-
-// parseFullState reads a saved full audit (none if raw is nil: a new audit
-// of authority's log). A saved one is of authority, its engine resumes,
-// its compact range is of its size, and its engine is at that size too:
-// the next entry audited is the next entry ranged.
-func parseFullState(raw []byte, authority string, skew time.Duration) (fullState, *audit.Engine, *compact.Range, error) {
-	var st fullState
-	eng := audit.New(authority, skew)
-	if raw != nil {
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return fullState{}, nil, nil, err
-		}
-		if st.Engine.Authority != authority {
-			return fullState{}, nil, nil, fmt.Errorf("%w: it audits %s, not %s", errOtherAuthority, st.Engine.Authority, authority)
-		}
-		var err error
-		if eng, err = audit.Resume(st.Engine, skew); err != nil {
-			return fullState{}, nil, nil, err
-		}
-		if st.Engine.Next != st.Size {
-			return fullState{}, nil, nil, fmt.Errorf("the rules are audited to %d entries, the tree to %d", st.Engine.Next, st.Size)
-		}
-	}
-	rng, err := auditRanges.NewRange(0, st.Size, st.Range)
-	if err != nil {
-		return fullState{}, nil, nil, err
-	}
-	return st, eng, rng, nil
-}
 
 // fullReport is what a full audit reports (--json prints it).
 type fullReport struct {
@@ -86,75 +43,38 @@ func auditFull(ctx context.Context, s streams, cl verify.TileSource, cp proofs.S
 	if err != nil {
 		return fmt.Errorf("audit state: %w", err)
 	}
-	st, eng, rng, err := parseFullState(raw, authority, skew)
+	fa, err := verify.ResumeFullAudit(raw, authority, skew)
 	if err != nil {
-		if errors.Is(err, errOtherAuthority) {
+		if errors.Is(err, verify.ErrOtherAuthority) {
 			return withHint(fmt.Errorf("%s: %w", path, err), "use a separate --state for another authority")
 		}
 		return fmt.Errorf("audit state %s: %w", path, err)
 	}
-	if st.Size > cp.Size {
-		return fmt.Errorf("audit state is at %d entries, beyond the verified checkpoint %d", st.Size, cp.Size)
+	if fa.Size() > cp.Size {
+		return fmt.Errorf("audit state is at %d entries, beyond the verified checkpoint %d", fa.Size(), cp.Size)
 	}
-	before, start := len(eng.State().Violations), st.Size
-	bar := progressbar.NewOptions64(int64(cp.Size-st.Size), progressbar.OptionSetWriter(s.err),
+	before, start := len(fa.State().Violations), fa.Size()
+	bar := progressbar.NewOptions64(int64(cp.Size-start), progressbar.OptionSetWriter(s.err),
 		progressbar.OptionSetVisibility(isTerminal(s.err)), progressbar.OptionSetDescription("auditing entries"),
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-	// Entries are checked a bundle at a time: their signatures on every
-	// core, then the rules in index order.
-	var batch [][]byte
-	batchStart := st.Size
-	flush := func() error {
-		for i, p := range audit.PrepareAll(batch) {
-			if err := eng.CheckPrepared(batchStart+uint64(i), p); err != nil {
-				return err
-			}
-		}
-		_ = bar.Add(len(batch))
-		batchStart += uint64(len(batch))
-		batch = batch[:0]
-		return nil
-	}
-	err = verify.ReadEntries(ctx, cl, st.Size, cp.Size, func(index uint64, e []byte) error {
-		leaf := proofs.LeafHash(e)
-		if err := rng.Append(leaf[:], nil); err != nil {
-			return err
-		}
-		if batch = append(batch, e); len(batch) == proofs.TileWidth {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
+	err = fa.Run(ctx, cl, cp.Checkpoint, func(n int) { _ = bar.Add(n) })
 	_ = bar.Finish()
+	var mismatch *verify.EntriesMismatchError
+	if errors.As(err, &mismatch) {
+		// Nothing of this run is kept: the entries are not the signed tree.
+		return &exitCodeError{code: exitInconsistent, err: fmt.Errorf("the entries the ledger served do not hash to the signed checkpoint's root: %w", err)}
+	}
 	if err != nil {
 		return err
 	}
-	root := proofs.EmptyRoot()
-	if cp.Size > 0 {
-		r, err := rng.GetRootHash(nil)
-		if err != nil {
-			return err
-		}
-		root = proofs.Hash(r)
-	}
-	if root != cp.Root {
-		// Nothing of this run is kept: the entries are not the signed tree.
-		bad := firstTamperedEntry(ctx, cl, st.Size, cp.Size)
-		return &exitCodeError{code: exitInconsistent, err: fmt.Errorf(
-			"the entries the ledger served for [%d, %d) do not hash to the signed checkpoint's root%s", st.Size, cp.Size, bad)}
-	}
-	es := eng.State()
-	st = fullState{Size: cp.Size, Range: rng.Hashes(), Engine: es}
-	out, err := json.Marshal(st)
+	out, err := fa.Marshal()
 	if err != nil {
 		return err
 	}
 	if err := fileio.WriteAtomic(path, out, 0o600); err != nil {
 		return err
 	}
+	es := fa.State()
 	rep := fullReport{Size: cp.Size, AuditedNow: cp.Size - start, Counts: es.Counts,
 		Violations: es.Violations, NewViolations: len(es.Violations) - before}
 	if asJSON {
@@ -186,29 +106,4 @@ func printFullReport(w io.Writer, r fullReport) {
 		}
 		fmt.Fprintf(w, "  entry %d: %s: %s\n", v.Index, reason, v.Detail)
 	}
-}
-
-// firstTamperedEntry names the first entry whose leaf hash differs from
-// the ledger's level-0 hash tile, if it can tell.
-func firstTamperedEntry(ctx context.Context, cl verify.TileSource, from, to uint64) string {
-	found := ""
-	var tile []byte
-	tileIndex := ^uint64(0)
-	_ = verify.ReadEntries(ctx, cl, from, to, func(index uint64, e []byte) error {
-		if n := index / proofs.TileWidth; n != tileIndex {
-			t := proofs.Tile{Index: n, Width: uint16(min(to-n*proofs.TileWidth, proofs.TileWidth))}
-			var err error
-			if tile, err = cl.Tile(ctx, t); err != nil {
-				return err
-			}
-			tileIndex = n
-		}
-		off := int(index%proofs.TileWidth) * proofs.HashSize
-		if off+proofs.HashSize <= len(tile) && proofs.Hash(tile[off:off+proofs.HashSize]) != proofs.LeafHash(e) {
-			found = fmt.Sprintf("; entry %d does not match its hash tile", index)
-			return errors.New("found")
-		}
-		return nil
-	})
-	return found
 }

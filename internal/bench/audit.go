@@ -7,14 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
-
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/statement"
-	"github.com/agentledger/agentledger/verify/audit"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // AuditResult is the outcome of the full-audit benchmark.
@@ -32,8 +29,8 @@ type AuditResult struct {
 
 // Audit builds a log of n valid entries (registrations, a contract, and
 // actions under it) in a fresh ledger, then runs the full audit over its
-// entry bundles: reading, leaf hashes up to the root, and every rule of
-// verify/audit.
+// entry bundles with verify.FullAudit: reading, proving every entry
+// against the log's root, and every rule of verify/audit.
 func Audit(ctx context.Context, n int) (AuditResult, error) {
 	if n < 10 {
 		return AuditResult{}, fmt.Errorf("need at least 10 entries")
@@ -81,40 +78,25 @@ func Audit(ctx context.Context, n int) (AuditResult, error) {
 	size := l.Size()
 	res.VerifyPerSecond = VerifyRate(envs, 500*time.Millisecond)
 
-	eng := audit.New(authority.DID, 30*time.Second)
-	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
-	start = time.Now()
-	for from := uint64(0); from < size; from += proofs.TileWidth {
-		w := min(size-from, proofs.TileWidth)
-		bundle, err := l.EntryBundle(from/proofs.TileWidth, int(w))
-		if err != nil {
-			return res, err
+	// The real full audit (verify.FullAudit): entries read through the
+	// verified-entries iterator, every rule of verify/audit.
+	src := verify.TileSourceFunc(func(_ context.Context, t proofs.Tile) ([]byte, error) {
+		if t.Entries {
+			return l.EntryBundle(t.Index, int(t.Width))
 		}
-		entries, err := proofs.ParseEntryBundle(bundle, int(w))
-		if err != nil {
-			return res, err
-		}
-		prepared := audit.PrepareAll(entries) // signatures on every core
-		for i, e := range entries {
-			leaf := proofs.LeafHash(e)
-			if err := rng.Append(leaf[:], nil); err != nil {
-				return res, err
-			}
-			if err := eng.CheckPrepared(from+uint64(i), prepared[i]); err != nil {
-				return res, err
-			}
-		}
-	}
-	root, err := rng.GetRootHash(nil)
+		return l.HashTile(t.Level, t.Index, int(t.Width))
+	})
+	fa, err := verify.ResumeFullAudit(nil, authority.DID, 30*time.Second)
 	if err != nil {
 		return res, err
 	}
-	res.Elapsed = time.Since(start)
-	if proofs.Hash(root) != l.Head().Root {
-		return res, fmt.Errorf("audited entries do not hash to the log's root")
+	start = time.Now()
+	if err := fa.Run(ctx, src, proofs.Checkpoint{Size: size, Root: l.Head().Root}, nil); err != nil {
+		return res, err
 	}
+	res.Elapsed = time.Since(start)
 	res.PerSecond = float64(size) / res.Elapsed.Seconds()
-	res.Violations = len(eng.State().Violations)
+	res.Violations = len(fa.State().Violations)
 	return res, nil
 }
 
