@@ -85,17 +85,16 @@ func (f *Follower) ContractFromBundle(ctx context.Context, b proofs.Bundle) (*Co
 	if c, err := f.ContractByRef(statement.ContractRef{Index: b.Index, LeafHash: proofs.LeafHash(b.Extra)}); err == nil {
 		return c, nil
 	}
-	cp, err := proofs.VerifyBundle(b, f.opts.Policy.Origin(), f.opts.Policy.LogKey)
-	if err != nil {
+	e, err := ProveBundle(b, f.opts.Policy.LogKey, Want{Kind: envelope.KindContract, Signer: f.opts.Policy.Authority})
+	switch {
+	case errors.Is(err, ErrWrongSigner):
+		return nil, refuse(ReasonNotFromAuthority, "%v", err)
+	case errors.Is(err, ErrWrongKind), errors.Is(err, ErrBadEntry):
+		return nil, refuse(ReasonContractInvalid, "the proved entry is not a valid contract: %v", err)
+	case err != nil:
 		return nil, refuse(ReasonContractUnknown, "the contract's proof does not verify: %v", err)
 	}
-	env, err := envelope.Parse(b.Extra)
-	if err != nil || env.Kind != envelope.KindContract {
-		return nil, refuse(ReasonContractInvalid, "the proved entry is not a contract")
-	}
-	if env.KeyID != f.opts.Policy.Authority {
-		return nil, refuse(ReasonNotFromAuthority, "the contract is signed by %s, not the authority", env.KeyID)
-	}
+	cp := e.Checkpoint
 	if err := f.sameTree(ctx, cp); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
 )
 
 func agentCommand(s streams) *cli.Command {
@@ -192,11 +193,11 @@ func agentRegister(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	raw, _, err := fetchVerifiedBundle(c.Context, cl, v, res.Index, cp.Size)
+	e, _, err := fetchProved(c.Context, cl, v, res.Index, cp.Size, verify.Want{Kind: envelope.KindRegistration})
 	if err != nil {
 		return err
 	}
-	if b, err := proofs.ParseBundle(raw); err != nil || proofs.LeafHash(b.Extra) != res.LeafHash {
+	if e.LeafHash != res.LeafHash {
 		return fmt.Errorf("the ledger proved another entry at index %d than the registration it acknowledged", res.Index)
 	}
 	fmt.Fprintf(out, "verified: registration %d is in log %q at tree size %d\n", res.Index, cp.Origin, cp.Size)

@@ -21,6 +21,7 @@ import (
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
 )
 
 func contractCommand(s streams) *cli.Command {
@@ -195,18 +196,18 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 // checkpoint and verifies that it proves exactly the envelope appended. It
 // returns the proved entry and the tlog-proof text. what names the entry
 // in errors.
-func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, kind envelope.Kind, payload []byte, key ed25519.PrivateKey, wait time.Duration, what string) (provedEntry, []byte, error) {
+func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, kind envelope.Kind, payload []byte, key ed25519.PrivateKey, wait time.Duration, what string) (*verify.ProvedEntry, []byte, error) {
 	env, err := envelope.Sign(kind, payload, key)
 	if err != nil {
-		return provedEntry{}, nil, err
+		return nil, nil, err
 	}
 	res, err := cl.Append(ctx, env)
 	if err != nil {
-		return provedEntry{}, nil, explainRefusal(err)
+		return nil, nil, explainRefusal(err)
 	}
 	e, raw, err := proveAppended(ctx, cl, v, res.Index, kind, env, wait)
 	if err != nil {
-		return provedEntry{}, nil, fmt.Errorf("%s was appended at index %d, but %w", what, res.Index, err)
+		return nil, nil, fmt.Errorf("%s was appended at index %d, but %w", what, res.Index, err)
 	}
 	return e, raw, nil
 }
@@ -214,21 +215,17 @@ func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, kind 
 // proveAppended waits until a checkpoint covers the entry of kind just
 // appended at index, fetches its tlog-proof under that checkpoint and
 // verifies that it proves env.
-func proveAppended(ctx context.Context, cl *client.Client, v note.Verifier, index uint64, kind envelope.Kind, env []byte, wait time.Duration) (provedEntry, []byte, error) {
+func proveAppended(ctx context.Context, cl *client.Client, v note.Verifier, index uint64, kind envelope.Kind, env []byte, wait time.Duration) (*verify.ProvedEntry, []byte, error) {
 	cp, err := checkpointCovering(ctx, cl, v, index+1, wait)
 	if err != nil {
-		return provedEntry{}, nil, err
+		return nil, nil, err
 	}
-	raw, _, err := fetchVerifiedBundle(ctx, cl, v, index, cp.Size)
+	e, raw, err := fetchProved(ctx, cl, v, index, cp.Size, verify.Want{Kind: kind})
 	if err != nil {
-		return provedEntry{}, nil, err
-	}
-	e, err := proveEntry(fmt.Sprintf("entry %d", index), string(raw), v, index, cp.Size, kind)
-	if err != nil {
-		return provedEntry{}, nil, err
+		return nil, nil, err
 	}
 	if e.LeafHash != proofs.LeafHash(env) {
-		return provedEntry{}, nil, withHint(fmt.Errorf("the ledger proves another entry at index %d than the one appended", index), distrustHint)
+		return nil, nil, withHint(fmt.Errorf("the ledger proves another entry at index %d than the one appended", index), distrustHint)
 	}
 	return e, raw, nil
 }

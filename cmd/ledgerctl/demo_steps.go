@@ -20,6 +20,7 @@ import (
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // demoParty is one registered identity of the demo.
@@ -306,16 +307,17 @@ func (d *demo) offlineProof(ctx context.Context, cl *client.Client, verifier not
 		return err
 	}
 	// From here on only the file and the log key are used.
-	b, err := proofs.ParseBundle(raw)
-	if err == nil {
-		_, err = proofs.VerifyBundle(b, demoOrigin, verifier)
-	}
+	_, err = verify.ProveEntry(raw, verifier, verify.Want{Kind: envelope.KindContract})
 	d.expect("offline proof of the order -> payment contract", err == nil, describeCheck(err, file+" verifies with only the log key"))
 	if err != nil {
 		return nil
 	}
+	b, err := proofs.ParseBundle(raw)
+	if err != nil {
+		return err
+	}
 	b.Extra[len(b.Extra)/2] ^= 1
-	_, err = proofs.VerifyBundle(b, demoOrigin, verifier)
+	_, err = verify.ProveEntry(b.Marshal(), verifier, verify.Want{Kind: envelope.KindContract})
 	d.expect("the same proof with one entry byte changed", err != nil, describeCheck(nilIfErr(err), "refused: the entry is not the one the checkpoint commits to"))
 	return nil
 }
@@ -346,11 +348,9 @@ func (d *demo) revoke(ctx context.Context, cl *client.Client, verifier note.Veri
 	got, err := cl.Contract(ctx, c.ID)
 	ok := err == nil && got.Revoked && len(got.Revocations) == 1 && got.Revocations[0].Index == res.Index
 	if ok {
-		var b proofs.Bundle
-		if b, err = proofs.ParseBundle([]byte(got.Revocations[0].Proof)); err == nil {
-			_, err = proofs.VerifyBundle(b, demoOrigin, verifier)
-		}
-		ok = err == nil && string(b.Extra) == string(raw)
+		var e *verify.ProvedEntry
+		e, err = verify.ProveEntry([]byte(got.Revocations[0].Proof), verifier, verify.Want{Kind: envelope.KindRevocation, Signer: authority.DID})
+		ok = err == nil && string(e.Entry) == string(raw)
 	}
 	d.expect("the ledger reports it revoked", ok, describeCheck(err, fmt.Sprintf("revoked at index %d, the revocation's proof verified", res.Index)))
 	return &res.Index, nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // proofExt is the file extension of C2SP tlog-proof files.
@@ -114,10 +113,11 @@ func exportOne(c *cli.Context, out io.Writer, cl *client.Client, v note.Verifier
 	if _, err := checkpointCovering(c.Context, cl, v, index+1, c.Duration("wait")); err != nil {
 		return err
 	}
-	raw, cp, err := fetchVerifiedBundle(c.Context, cl, v, index, 0)
+	e, raw, err := fetchProved(c.Context, cl, v, index, 0, verify.Want{})
 	if err != nil {
 		return err
 	}
+	cp := e.Checkpoint
 	if err := fileio.WriteAtomic(path, raw, 0o644); err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 		progressbar.OptionClearOnFinish(),
 	)
 	for i := from; i < to; i++ {
-		raw, _, err := fetchVerifiedBundle(c.Context, cl, v, i, cp.Size)
+		_, raw, err := fetchProved(c.Context, cl, v, i, cp.Size, verify.Want{})
 		if err != nil {
 			_ = bar.Exit()
 			return err
@@ -160,35 +160,4 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 	_ = bar.Finish()
 	fmt.Fprintf(s.out, "wrote %d proofs, entries %d to %d, to %s\n", to-from, from, to-1, dir)
 	return nil
-}
-
-// fetchVerifiedBundle fetches the tlog-proof of the entry at index, under
-// the checkpoint of tree size size (0: the latest), and verifies it: it
-// must parse, be for that index, and prove the entry it carries under a
-// checkpoint signed by v.
-func fetchVerifiedBundle(ctx context.Context, cl *client.Client, v note.Verifier, index, size uint64) ([]byte, proofs.SignedCheckpoint, error) {
-	raw, err := cl.Bundle(ctx, index, size)
-	if err != nil {
-		if notFound(err) {
-			return nil, proofs.SignedCheckpoint{}, fmt.Errorf("fetching the proof of entry %d: %w", index, err)
-		}
-		return nil, proofs.SignedCheckpoint{}, withHint(fmt.Errorf("fetching the proof of entry %d: %w", index, err),
-			"is the ledger running at --ledger?")
-	}
-	b, err := proofs.ParseBundle(raw)
-	if err != nil {
-		return nil, proofs.SignedCheckpoint{}, fmt.Errorf("the ledger's proof of entry %d: %w", index, err)
-	}
-	if b.Index != index {
-		return nil, proofs.SignedCheckpoint{}, fmt.Errorf("the ledger answered a proof of entry %d for entry %d", b.Index, index)
-	}
-	cp, err := proofs.VerifyBundle(b, v.Name(), v)
-	if err != nil {
-		return nil, proofs.SignedCheckpoint{}, withHint(fmt.Errorf("the ledger's proof of entry %d does not verify; nothing written: %w", index, err),
-			"is --log-key the verifier key of this ledger (its DIR/log.pub)?")
-	}
-	if size != 0 && cp.Size != size {
-		return nil, proofs.SignedCheckpoint{}, fmt.Errorf("the ledger answered a proof at tree size %d, asked %d", cp.Size, size)
-	}
-	return raw, cp, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // soakCheck is one line of the soak's verdict.
@@ -292,33 +293,15 @@ func (s *soakStack) checkReceipts(ctx context.Context, orders []*soakOrder, cp p
 }
 
 func (s *soakStack) checkReceipt(ctx context.Context, index uint64, action string, cp proofs.SignedCheckpoint) error {
-	raw, err := s.ledger.Bundle(ctx, index, cp.Size)
+	agent := s.ids[receiptAgent[strings.SplitN(action, ":", 2)[0]]].DID
+	e, _, err := verify.FetchProved(ctx, s.ledger, index, cp.Size, s.verifier, verify.Want{Kind: envelope.KindAction, Signer: agent})
 	if err != nil {
 		return err
 	}
-	b, err := proofs.ParseBundle(raw)
-	if err != nil {
-		return err
-	}
-	got, err := proofs.VerifyBundle(b, s.verifier.Name(), s.verifier)
-	if err != nil {
-		return err
-	}
-	if got.Size != cp.Size || got.Root != cp.Root {
+	if e.Checkpoint.Root != cp.Root {
 		return errors.New("the proof is under another checkpoint than the final one")
 	}
-	env, err := envelope.Parse(b.Extra)
-	if err != nil {
-		return err
-	}
-	agent := s.ids[receiptAgent[strings.SplitN(action, ":", 2)[0]]].DID
-	if env.Kind != envelope.KindAction || env.KeyID != agent {
-		return fmt.Errorf("the entry is a %s signed by %s", env.Kind, env.KeyID)
-	}
-	a, err := statement.ParseAction(env.Payload)
-	if err != nil {
-		return err
-	}
+	a := e.Statement.(*statement.Action)
 	if a.Action != action {
 		return fmt.Errorf("the entry approves %s", a.Action)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // The ledger's registry answers (GET /v1/agents, /v1/contracts) are claims:
@@ -31,57 +32,50 @@ import (
 // own proof.
 const distrustHint = "the ledger's answer does not match the signed entry it proves; do not rely on this ledger's answer"
 
-// A provedEntry is a log entry whose tlog-proof verified under the log key.
-type provedEntry struct {
-	Index      uint64
-	LeafHash   proofs.Hash
-	Envelope   *envelope.Envelope // signature verified
-	Statement  any                // parsed from the envelope's payload
-	Checkpoint proofs.SignedCheckpoint
+// proveEntry proves the tlog-proof text the ledger sent for the entry it
+// claims is at index, under the checkpoint of tree size checked: it is a
+// proof of an entry of kind (verify.ProveEntry), for that index and tree
+// size. what names the entry in errors.
+func proveEntry(what, proofText string, v note.Verifier, index, checked uint64, kind envelope.Kind) (*verify.ProvedEntry, error) {
+	if proofText == "" {
+		return nil, withHint(fmt.Errorf("%s: the ledger sent no proof", what), distrustHint)
+	}
+	e, err := verify.ProveEntry([]byte(proofText), v, verify.Want{Kind: kind})
+	if err != nil {
+		return nil, explainProof(what, err)
+	}
+	if e.Index != index {
+		return nil, withHint(fmt.Errorf("%s: the ledger claims index %d, its proof is of entry %d", what, index, e.Index), distrustHint)
+	}
+	if e.Checkpoint.Size != checked {
+		return nil, withHint(fmt.Errorf("%s: the ledger claims tree size %d, its proof is under tree size %d", what, checked, e.Checkpoint.Size), distrustHint)
+	}
+	return e, nil
 }
 
-// proveEntry verifies the tlog-proof text the ledger sent for the entry it
-// claims is at index, under the checkpoint of tree size checked: the proof
-// verifies under v, is for that index and tree size, and carries a
-// well-formed, correctly signed envelope of kind. what names the entry in
-// errors.
-func proveEntry(what, proofText string, v note.Verifier, index, checked uint64, kind envelope.Kind) (provedEntry, error) {
-	fail := func(format string, args ...any) (provedEntry, error) {
-		return provedEntry{}, withHint(fmt.Errorf("%s: %s", what, fmt.Sprintf(format, args...)), distrustHint)
-	}
-	if proofText == "" {
-		return fail("the ledger sent no proof")
-	}
-	b, err := proofs.ParseBundle([]byte(proofText))
+// fetchProved is verify.FetchProved from the ledger at cl, with the CLI's
+// words for what went wrong.
+func fetchProved(ctx context.Context, cl *client.Client, v note.Verifier, index, size uint64, want verify.Want) (*verify.ProvedEntry, []byte, error) {
+	e, raw, err := verify.FetchProved(ctx, cl, index, size, v, want)
 	if err != nil {
-		return fail("the ledger's proof: %v", err)
+		return nil, nil, explainProof(fmt.Sprintf("entry %d", index), err)
 	}
-	cp, err := proofs.VerifyBundle(b, v.Name(), v)
-	if err != nil {
-		return provedEntry{}, withHint(fmt.Errorf("%s: the ledger's proof does not verify: %w", what, err),
-			"is --log-key the verifier key of this ledger (its DIR/log.pub)?")
+	return e, raw, nil
+}
+
+// explainProof says what failed in proving what, and what to check.
+func explainProof(what string, err error) error {
+	var api *client.APIError
+	switch {
+	case errors.Is(err, verify.ErrProofNotVerified):
+		return withHint(fmt.Errorf("%s: the ledger's %w", what, err), "is --log-key the verifier key of this ledger (its DIR/log.pub)?")
+	case errors.Is(err, verify.ErrMalformedProof), errors.Is(err, verify.ErrBadEntry), errors.Is(err, verify.ErrWrongKind),
+		errors.Is(err, verify.ErrWrongSigner), errors.Is(err, verify.ErrOtherProof):
+		return withHint(fmt.Errorf("%s: %w", what, err), distrustHint)
+	case errors.As(err, &api) && api.Status == 404:
+		return err
 	}
-	if b.Index != index {
-		return fail("the ledger claims index %d, its proof is of entry %d", index, b.Index)
-	}
-	if cp.Size != checked {
-		return fail("the ledger claims tree size %d, its proof is under tree size %d", checked, cp.Size)
-	}
-	env, err := envelope.Parse(b.Extra)
-	if err != nil {
-		return fail("the proved entry %d is not an envelope: %v", index, err)
-	}
-	if _, err := env.Verify(); err != nil {
-		return fail("the proved entry %d: %v", index, err)
-	}
-	if env.Kind != kind {
-		return fail("the proved entry %d is a %s, not a %s", index, env.Kind, kind)
-	}
-	st, err := statement.Parse(env.Kind, env.Payload)
-	if err != nil {
-		return fail("the proved entry %d: %v", index, err)
-	}
-	return provedEntry{Index: index, LeafHash: proofs.LeafHash(b.Extra), Envelope: env, Statement: st, Checkpoint: cp}, nil
+	return withHint(err, "is the ledger running at --ledger?")
 }
 
 // mismatches collects the fields in which a claim differs from a signed

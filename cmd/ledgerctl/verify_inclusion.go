@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/verify"
 )
 
 func verifyInclusionCommand(s streams) *cli.Command {
@@ -111,67 +112,53 @@ func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
 			return withHint(fmt.Errorf("looking up %s: %w", path, err), "is the ledger running at --ledger?")
 		}
 	}
-	leaf := proofs.LeafHash(entry)
 	cp, err := checkpointCovering(ctx, cl, v, index+1, c.Duration("wait"))
 	if err != nil {
 		return err
 	}
-	proof, err := cl.InclusionProof(ctx, index, cp.Size)
+	e, _, err := verify.FetchProved(ctx, cl, index, cp.Size, v, verify.Want{})
 	if err != nil {
-		return fmt.Errorf("fetching the inclusion proof of entry %d at tree size %d: %w", index, cp.Size, err)
+		return explainInclusion(err, fmt.Sprintf("entry %d", index))
 	}
-	if err := proofs.VerifyInclusion(cp, index, leaf, proof); err != nil {
-		return fmt.Errorf("inclusion not proved: %w", err)
+	if entry != nil && !bytes.Equal(e.Entry, entry) {
+		return withHint(fmt.Errorf("the ledger proved another entry at index %d than the one asked for", index), distrustHint)
 	}
-	printProved(out, "verified", cp, index, entry)
+	printProved(out, "verified", e)
 	return nil
 }
 
 // verifyBundleFile checks a tlog-proof file offline.
 func verifyBundleFile(out io.Writer, path string, v note.Verifier) error {
-	b, cp, err := readBundle(path, v)
+	data, err := fileio.ReadLimit(path, proofs.MaxBundleSize, "tlog-proof file")
 	if err != nil {
 		return err
 	}
-	printProved(out, "verified offline", cp, b.Index, b.Extra)
+	e, err := verify.ProveEntry(data, v, verify.Want{})
+	if err != nil {
+		return explainInclusion(err, path)
+	}
+	printProved(out, "verified offline", e)
 	return nil
 }
 
-// readBundle reads, parses and verifies a tlog-proof file.
-func readBundle(path string, v note.Verifier) (proofs.Bundle, proofs.SignedCheckpoint, error) {
-	data, err := fileio.ReadLimit(path, proofs.MaxBundleSize, "tlog-proof file")
-	if err != nil {
-		return proofs.Bundle{}, proofs.SignedCheckpoint{}, err
+// explainInclusion says why what is not proved.
+func explainInclusion(err error, what string) error {
+	var inc *proofs.InclusionError
+	switch {
+	case errors.As(err, &inc):
+		return fmt.Errorf("%s: inclusion not proved: %w", what, err)
+	case errors.Is(err, verify.ErrProofNotVerified):
+		return withHint(fmt.Errorf("%s: %w", what, err), "is --log-key the verifier key of the log that issued this proof?")
+	case errors.Is(err, verify.ErrMalformedProof), errors.Is(err, verify.ErrBadEntry), errors.Is(err, verify.ErrOtherProof):
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	b, err := proofs.ParseBundle(data)
-	if err != nil {
-		return proofs.Bundle{}, proofs.SignedCheckpoint{}, fmt.Errorf("%s: %w", path, err)
-	}
-	cp, err := proofs.VerifyBundle(b, v.Name(), v)
-	if err != nil {
-		var inc *proofs.InclusionError
-		if errors.As(err, &inc) {
-			return proofs.Bundle{}, proofs.SignedCheckpoint{}, fmt.Errorf("%s: inclusion not proved: %w", path, err)
-		}
-		return proofs.Bundle{}, proofs.SignedCheckpoint{}, withHint(fmt.Errorf("%s: %w", path, err),
-			"is --log-key the verifier key of the log that issued this proof?")
-	}
-	return b, cp, nil
+	return explainProof(what, err)
 }
 
 // printProved prints what an inclusion proof established.
-func printProved(out io.Writer, verb string, cp proofs.SignedCheckpoint, index uint64, entry []byte) {
-	fmt.Fprintf(out, "%s: entry %d is in log %q at tree size %d\n", verb, index, cp.Origin, cp.Size)
-	fmt.Fprintf(out, "index %d\ntree size %d\nroot %s\nleaf hash %s\n", index, cp.Size, cp.Root, proofs.LeafHash(entry))
-	env, err := envelope.Parse(entry)
-	if err != nil {
-		fmt.Fprintf(out, "envelope: none (%v)\n", err)
-		return
-	}
-	fmt.Fprintf(out, "kind %s\n", env.Kind)
-	if _, err := env.Verify(); err != nil {
-		fmt.Fprintf(out, "signer %s (signature does NOT verify: %v)\n", env.KeyID, err)
-		return
-	}
-	fmt.Fprintf(out, "signer %s\n", env.KeyID)
+func printProved(out io.Writer, verb string, e *verify.ProvedEntry) {
+	cp := e.Checkpoint
+	fmt.Fprintf(out, "%s: entry %d is in log %q at tree size %d\n", verb, e.Index, cp.Origin, cp.Size)
+	fmt.Fprintf(out, "index %d\ntree size %d\nroot %s\nleaf hash %s\n", e.Index, cp.Size, cp.Root, e.LeafHash)
+	fmt.Fprintf(out, "kind %s\nsigner %s\n", e.Envelope.Kind, e.Envelope.KeyID)
 }
