@@ -15,7 +15,6 @@ import (
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
-	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -60,11 +59,7 @@ func (w *Writer) DID() string { return w.did }
 // must then refuse the request and not act.
 func (w *Writer) Record(ctx context.Context, a statement.Action) (Receipt, error) {
 	a.Agent = w.did
-	payload, err := a.Marshal()
-	if err != nil {
-		return Receipt{}, fmt.Errorf("build receipt: %w", err)
-	}
-	env, err := envelope.Sign(envelope.KindAction, payload, w.key)
+	env, err := statement.Sign(&a, w.key)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("sign receipt: %w", err)
 	}

@@ -208,11 +208,7 @@ func agentRegister(c *cli.Context, out io.Writer) error {
 // key and appends it.
 func submitRegistration(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string) (client.AppendResult, error) {
 	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Time: time.Now().UTC().Truncate(time.Second)}
-	payload, err := reg.Marshal()
-	if err != nil {
-		return client.AppendResult{}, err
-	}
-	env, err := envelope.Sign(envelope.KindRegistration, payload, authority)
+	env, err := statement.Sign(&reg, authority)
 	if err != nil {
 		return client.AppendResult{}, err
 	}

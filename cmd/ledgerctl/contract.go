@@ -168,11 +168,7 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	st := statement.Contract{ID: id, Issuer: authority, Subject: caller.DID, Audience: callee.DID,
 		Scopes: scopes, NotBefore: now, Expires: now.Add(ttl), Time: now}
-	payload, err := st.Marshal()
-	if err != nil {
-		return err
-	}
-	e, raw, err := appendProved(ctx, cl, v, envelope.KindContract, payload, key, wait, "contract "+id)
+	e, raw, err := appendProved(ctx, cl, v, &st, key, wait, "contract "+id)
 	if err != nil {
 		return err
 	}
@@ -191,13 +187,13 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	return nil
 }
 
-// appendProved signs payload as an entry of kind with key, appends it,
+// appendProved signs st with key, appends it,
 // waits until a checkpoint covers it, fetches its tlog-proof under that
 // checkpoint and verifies that it proves exactly the envelope appended. It
 // returns the proved entry and the tlog-proof text. what names the entry
 // in errors.
-func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, kind envelope.Kind, payload []byte, key ed25519.PrivateKey, wait time.Duration, what string) (*verify.ProvedEntry, []byte, error) {
-	env, err := envelope.Sign(kind, payload, key)
+func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, st statement.Statement, key ed25519.PrivateKey, wait time.Duration, what string) (*verify.ProvedEntry, []byte, error) {
+	env, err := statement.Sign(st, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,7 +201,7 @@ func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, kind 
 	if err != nil {
 		return nil, nil, explainRefusal(err)
 	}
-	e, raw, err := proveAppended(ctx, cl, v, res.Index, kind, env, wait)
+	e, raw, err := proveAppended(ctx, cl, v, res.Index, st.Kind(), env, wait)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s was appended at index %d, but %w", what, res.Index, err)
 	}
@@ -308,11 +304,7 @@ func contractRevoke(c *cli.Context, out io.Writer) error {
 		return fmt.Errorf("contract %s is already revoked, at index %d: %s", id, r.Index, r.Reason)
 	}
 	rev := statement.Revocation{Contract: vc.LeafHash, Reason: c.String("reason"), Time: time.Now().UTC().Truncate(time.Second)}
-	payload, err := rev.Marshal()
-	if err != nil {
-		return err
-	}
-	e, _, err := appendProved(ctx, cl, v, envelope.KindRevocation, payload, key, wait, "the revocation of contract "+id)
+	e, _, err := appendProved(ctx, cl, v, &rev, key, wait, "the revocation of contract "+id)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 func TestNoIO(t *testing.T) {
 	importcheck.Allow(t,
 		"bytes",
+		"crypto/ed25519",
 		"encoding/hex",
 		"encoding/json",
 		"errors",
