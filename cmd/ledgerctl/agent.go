@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -17,8 +15,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/internal/keyfile"
-	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -171,7 +168,7 @@ func agentRegister(c *cli.Context, out io.Writer) error {
 	}
 	agentDID := did.FromPublicKey(pub)
 
-	res, err := submitRegistration(c.Context, cl, authority, name, agentDID, risk)
+	res, err := verified.Register(c.Context, cl, authority, name, agentDID, risk)
 	if err != nil {
 		return dropNewKey(err, keyOut, name)
 	}
@@ -189,11 +186,11 @@ func agentRegister(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cp, err := checkpointCovering(c.Context, cl, v, res.Index+1, c.Duration("wait"))
+	cp, err := verified.CheckpointCovering(c.Context, cl, v, res.Index+1, c.Duration("wait"))
 	if err != nil {
 		return err
 	}
-	e, _, err := fetchProved(c.Context, cl, v, res.Index, cp.Size, verify.Want{Kind: envelope.KindRegistration})
+	e, _, err := verified.Prove(c.Context, cl, v, res.Index, cp.Size, verify.Want{Kind: envelope.KindRegistration})
 	if err != nil {
 		return err
 	}
@@ -204,22 +201,11 @@ func agentRegister(c *cli.Context, out io.Writer) error {
 	return nil
 }
 
-// submitRegistration signs a registration, dated now, with the authority
-// key and appends it.
-func submitRegistration(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string) (client.AppendResult, error) {
-	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Time: time.Now().UTC().Truncate(time.Second)}
-	env, err := statement.Sign(&reg, authority)
-	if err != nil {
-		return client.AppendResult{}, err
-	}
-	return appendSure(ctx, cl, env)
-}
-
 // dropNewKey removes the key file made for an agent whose registration
 // failed, so nothing is left half-done, and says so in err. It keeps the
 // key when the registration may have been recorded after all.
 func dropNewKey(err error, keyOut, name string) error {
-	var unsure *unsureAppend
+	var unsure *verified.UnsureAppend
 	switch {
 	case keyOut == "":
 		return err
@@ -230,39 +216,6 @@ func dropNewKey(err error, keyOut, name string) error {
 		return errors.Join(err, fmt.Errorf("removing the new key file %s: %w", keyOut, rmErr))
 	}
 	return fmt.Errorf("%w (the new key file %s was removed; nothing was registered)", err, keyOut)
-}
-
-// An unsureAppend is an append whose outcome is unknown: the request may
-// have reached the ledger, but no answer came back and a lookup could not
-// tell.
-type unsureAppend struct{ err error }
-
-func (e *unsureAppend) Error() string { return e.err.Error() }
-func (e *unsureAppend) Unwrap() error { return e.err }
-
-// appendSure appends env and explains a refusal. When the ledger gave no
-// answer, it asks whether the entry is in the log after all; if that
-// cannot be told either, the error is an *unsureAppend.
-func appendSure(ctx context.Context, cl *client.Client, env []byte) (client.AppendResult, error) {
-	res, err := cl.Append(ctx, env)
-	if err == nil {
-		return res, nil
-	}
-	var api *client.APIError
-	var dial *net.OpError
-	if errors.As(err, &api) || errors.As(err, &dial) && dial.Op == "dial" {
-		// Refused, or never sent: no connection was made.
-		return client.AppendResult{}, explainRefusal(err)
-	}
-	leaf := proofs.LeafHash(env)
-	idx, _, lerr := cl.EntryByHash(ctx, leaf)
-	switch {
-	case lerr == nil:
-		return client.AppendResult{Index: idx, LeafHash: leaf}, nil
-	case notFound(lerr):
-		return client.AppendResult{}, explainRefusal(err)
-	}
-	return client.AppendResult{}, &unsureAppend{explainRefusal(err)}
 }
 
 // readPublicKey reads a public key to register: a PKIX PEM or a did:key.
@@ -322,12 +275,12 @@ func agentListCommand(s streams) *cli.Command {
 			if err != nil {
 				return withHint(fmt.Errorf("listing agents: %w", err), "is the ledger running at --ledger?")
 			}
-			var agents []verifiedAgent
+			var agents []verified.Agent
 			for _, a := range list.Agents {
 				if a.CheckedSize != list.CheckedSize {
-					return withHint(fmt.Errorf("agent %q: claimed under tree size %d in an answer for tree size %d", a.Name, a.CheckedSize, list.CheckedSize), distrustHint)
+					return withHint(fmt.Errorf("agent %q: claimed under tree size %d in an answer for tree size %d", a.Name, a.CheckedSize, list.CheckedSize), verified.DistrustHint)
 				}
-				va, err := verifyAgent(a, v, authority)
+				va, err := verified.VerifyAgent(a, v, authority)
 				if err != nil {
 					return err
 				}
@@ -384,7 +337,7 @@ func agentShowCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			a, err := resolveAgent(c.Context, cl, v, arg, authority, 0)
+			a, err := verified.ResolveAgent(c.Context, cl, v, arg, authority, 0)
 			if err != nil {
 				return err
 			}

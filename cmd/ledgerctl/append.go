@@ -7,7 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/internal/fileio"
-	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
@@ -91,7 +91,7 @@ func appendCommand(s streams) *cli.Command {
 			}
 			res, err := cl.Append(c.Context, env)
 			if err != nil {
-				return explainRefusal(err)
+				return verified.ExplainRefusal(err)
 			}
 			if res.Duplicate {
 				fmt.Fprintf(s.out, "duplicate: the ledger already held this entry\n")
@@ -100,39 +100,4 @@ func appendCommand(s streams) *cli.Command {
 			return nil
 		},
 	}
-}
-
-// explainRefusal adds hints to a ledger's refusal of an entry.
-func explainRefusal(err error) error {
-	var api *client.APIError
-	if !errors.As(err, &api) {
-		return withHint(fmt.Errorf("submitting the entry: %w", err), "is the ledger running at --ledger?")
-	}
-	err = fmt.Errorf("entry refused: %w", err)
-	if h, ok := refusalHints[api.Code]; ok {
-		return withHint(err, h)
-	}
-	return err
-}
-
-// refusalHints tell what to do about each of the ledger's refusal codes.
-var refusalHints = map[string]string{
-	"not_authority":       "only the log's authority key (DIR/authority.pem, made by init) writes registrations and contracts",
-	"bad_signature":       "the envelope's signature did not verify; was it changed after signing?",
-	"malformed_envelope":  "an entry is a canonical DSSE envelope as 'ledgerctl append' signs it",
-	"too_large":           "entries are at most 65,535 bytes",
-	"unavailable":         "the ledger could not store the entry; retry later",
-	"invalid_statement":   "the payload must be a statement of --type with every required field, \"v\":1 and no unknown fields; see docs/protocol.md",
-	"name_taken":          "agent names are unique; choose another name (ledgerctl agent list shows those taken)",
-	"did_registered":      "that key is already registered under another name; an agent has one key, so make a new key for a new agent",
-	"unknown_subject":     "a contract's subject (the caller) must be a registered agent: register it first (ledgerctl agent register)",
-	"unknown_audience":    "a contract's audience (the callee) must be a registered agent: register it first (ledgerctl agent register)",
-	"issuer_mismatch":     "a contract's issuer must be the did:key of the key that signs it (ledgerctl keys did KEYFILE)",
-	"contract_id_taken":   "contract ids are unique: make a fresh one of 128 random bits, as 'ledgerctl contract issue' does",
-	"unknown_contract":    "a revocation names the leaf hash of a contract entry in this log (ledgerctl contract show ID)",
-	"not_issuer":          "only the authority or the contract's issuer may revoke a contract",
-	"already_revoked":     "the contract is already revoked; nothing more to do",
-	"unregistered_signer": "only a registered agent writes actions, signed with its own key: register it (ledgerctl agent register)",
-	"agent_mismatch":      "an agent writes only its own actions: the statement's \"agent\" must be the signer's did:key (ledgerctl keys did KEYFILE)",
-	"unknown_kind":        "--type is registration, contract, revocation or action",
 }

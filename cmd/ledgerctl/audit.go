@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -224,7 +225,7 @@ type ledgerSource struct {
 }
 
 func (l ledgerSource) checkpoint(ctx context.Context) (proofs.SignedCheckpoint, error) {
-	return fetchCheckpoint(ctx, l.cl, l.v)
+	return verified.Checkpoint(ctx, l.cl, l.v)
 }
 
 func (l ledgerSource) consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error) {

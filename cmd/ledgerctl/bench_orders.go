@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/agentledger/agentledger/ledger/verified"
 )
 
 // ordersResult is the outcome of `ledgerctl bench orders`.
@@ -159,7 +161,7 @@ func benchOrders(ctx context.Context, n, conc int, cpuprofile string) (ordersRes
 // stackSize is the ledger's size per its latest checkpoint.
 func stackSize(ctx context.Context, env *demoEnv) uint64 {
 	time.Sleep(100 * time.Millisecond) // let the checkpoint catch up with the last appends
-	cp, err := fetchCheckpoint(ctx, env.cl, env.verifier)
+	cp, err := verified.Checkpoint(ctx, env.cl, env.verifier)
 	if err != nil {
 		return 0
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -11,17 +10,13 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/internal/fileio"
-	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/ledger/wire"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
-	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
-	"github.com/agentledger/agentledger/verify"
 )
 
 func contractCommand(s streams) *cli.Command {
@@ -149,11 +144,11 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	}
 	authority := did.FromPublicKey(key.Public().(ed25519.PublicKey))
 	ctx, wait := c.Context, c.Duration("wait")
-	caller, err := resolveAgent(ctx, cl, v, callerArg, authority, wait)
+	caller, err := verified.ResolveAgent(ctx, cl, v, callerArg, authority, wait)
 	if err != nil {
 		return fmt.Errorf("caller: %w", err)
 	}
-	callee, err := resolveAgent(ctx, cl, v, calleeArg, authority, wait)
+	callee, err := verified.ResolveAgent(ctx, cl, v, calleeArg, authority, wait)
 	if err != nil {
 		return fmt.Errorf("callee: %w", err)
 	}
@@ -168,7 +163,7 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	st := statement.Contract{ID: id, Issuer: authority, Subject: caller.DID, Audience: callee.DID,
 		Scopes: scopes, NotBefore: now, Expires: now.Add(ttl), Time: now}
-	e, raw, err := appendProved(ctx, cl, v, &st, key, wait, "contract "+id)
+	e, raw, err := verified.AppendProved(ctx, cl, v, &st, key, wait, "contract "+id)
 	if err != nil {
 		return err
 	}
@@ -185,45 +180,6 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 		fmt.Fprintf(out, "wrote %s\n", path)
 	}
 	return nil
-}
-
-// appendProved signs st with key, appends it,
-// waits until a checkpoint covers it, fetches its tlog-proof under that
-// checkpoint and verifies that it proves exactly the envelope appended. It
-// returns the proved entry and the tlog-proof text. what names the entry
-// in errors.
-func appendProved(ctx context.Context, cl *client.Client, v note.Verifier, st statement.Statement, key ed25519.PrivateKey, wait time.Duration, what string) (*verify.ProvedEntry, []byte, error) {
-	env, err := statement.Sign(st, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := cl.Append(ctx, env)
-	if err != nil {
-		return nil, nil, explainRefusal(err)
-	}
-	e, raw, err := proveAppended(ctx, cl, v, res.Index, st.Kind(), env, wait)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s was appended at index %d, but %w", what, res.Index, err)
-	}
-	return e, raw, nil
-}
-
-// proveAppended waits until a checkpoint covers the entry of kind just
-// appended at index, fetches its tlog-proof under that checkpoint and
-// verifies that it proves env.
-func proveAppended(ctx context.Context, cl *client.Client, v note.Verifier, index uint64, kind envelope.Kind, env []byte, wait time.Duration) (*verify.ProvedEntry, []byte, error) {
-	cp, err := checkpointCovering(ctx, cl, v, index+1, wait)
-	if err != nil {
-		return nil, nil, err
-	}
-	e, raw, err := fetchProved(ctx, cl, v, index, cp.Size, verify.Want{Kind: kind})
-	if err != nil {
-		return nil, nil, err
-	}
-	if e.LeafHash != proofs.LeafHash(env) {
-		return nil, nil, withHint(fmt.Errorf("the ledger proves another entry at index %d than the one appended", index), distrustHint)
-	}
-	return e, raw, nil
 }
 
 func contractRevokeCommand(s streams) *cli.Command {
@@ -295,7 +251,7 @@ func contractRevoke(c *cli.Context, out io.Writer) error {
 		return err
 	}
 	ctx, wait := c.Context, c.Duration("wait")
-	vc, err := fetchContract(ctx, cl, v, id, "", wait)
+	vc, err := verified.FetchContract(ctx, cl, v, id, "", wait)
 	if err != nil {
 		return err
 	}
@@ -304,7 +260,7 @@ func contractRevoke(c *cli.Context, out io.Writer) error {
 		return fmt.Errorf("contract %s is already revoked, at index %d: %s", id, r.Index, r.Reason)
 	}
 	rev := statement.Revocation{Contract: vc.LeafHash, Reason: c.String("reason"), Time: time.Now().UTC().Truncate(time.Second)}
-	e, _, err := appendProved(ctx, cl, v, &rev, key, wait, "the revocation of contract "+id)
+	e, _, err := verified.AppendProved(ctx, cl, v, &rev, key, wait, "the revocation of contract "+id)
 	if err != nil {
 		return err
 	}
@@ -324,35 +280,6 @@ func checkContractID(c *cli.Context, id string) error {
 		return usageErrorf(c, "contract id %s: want 32 lower-case hex digits", quoteShort(id))
 	}
 	return nil
-}
-
-// fetchContract fetches the contract with id and verifies it and its
-// revocations. A contract not yet under a checkpoint is asked for again
-// until wait has passed.
-func fetchContract(ctx context.Context, cl *client.Client, v note.Verifier, id, authority string, wait time.Duration) (verifiedContract, error) {
-	wc, err := retryUncheckpointed(ctx, wait, func() (wire.Contract, error) { return cl.Contract(ctx, id) })
-	var api *client.APIError
-	switch {
-	case err == nil:
-		vc, err := verifyContract(wc, v, authority)
-		if err != nil {
-			return verifiedContract{}, err
-		}
-		if vc.ID != id {
-			return verifiedContract{}, withHint(fmt.Errorf("asked for contract %s, the ledger answered contract %s", id, vc.ID), distrustHint)
-		}
-		return vc, nil
-	case err == ctx.Err(): // cancelled while waiting between attempts
-		return verifiedContract{}, err
-	case errors.As(err, &api) && api.Code == "not_in_checkpoint":
-		return verifiedContract{}, withHint(fmt.Errorf("contract %s is in the log but not yet under a checkpoint: %w", id, err),
-			"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
-	case errors.As(err, &api) && api.Status == 404:
-		return verifiedContract{}, withHint(fmt.Errorf("the ledger has no contract %s: %w", id, err),
-			"list contracts with 'ledgerctl contract list'")
-	default:
-		return verifiedContract{}, withHint(fmt.Errorf("fetching contract %s: %w", id, err), "is the ledger running at --ledger?")
-	}
 }
 
 // rfc3339 writes t in UTC, RFC 3339.

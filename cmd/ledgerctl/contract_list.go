@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -72,14 +73,14 @@ func contractListCommand(s streams) *cli.Command {
 			names := agentNames{cl: cl, v: v, authority: authority, byDID: map[string]string{}}
 			var subject, audience string
 			if x := c.String("caller"); x != "" {
-				a, err := resolveAgent(c.Context, cl, v, x, authority, 0)
+				a, err := verified.ResolveAgent(c.Context, cl, v, x, authority, 0)
 				if err != nil {
 					return fmt.Errorf("--caller: %w", err)
 				}
 				subject, names.byDID[a.DID] = a.DID, a.Name
 			}
 			if x := c.String("callee"); x != "" {
-				a, err := resolveAgent(c.Context, cl, v, x, authority, 0)
+				a, err := verified.ResolveAgent(c.Context, cl, v, x, authority, 0)
 				if err != nil {
 					return fmt.Errorf("--callee: %w", err)
 				}
@@ -89,17 +90,17 @@ func contractListCommand(s streams) *cli.Command {
 			if err != nil {
 				return withHint(fmt.Errorf("listing contracts: %w", err), "is the ledger running at --ledger?")
 			}
-			var vcs []verifiedContract
+			var vcs []verified.Contract
 			for _, wc := range list.Contracts {
 				if wc.CheckedSize != list.CheckedSize {
-					return withHint(fmt.Errorf("contract %s: claimed under tree size %d in an answer for tree size %d", wc.ID, wc.CheckedSize, list.CheckedSize), distrustHint)
+					return withHint(fmt.Errorf("contract %s: claimed under tree size %d in an answer for tree size %d", wc.ID, wc.CheckedSize, list.CheckedSize), verified.DistrustHint)
 				}
-				vc, err := verifyContract(wc, v, authority)
+				vc, err := verified.VerifyContract(wc, v, authority)
 				if err != nil {
 					return err
 				}
 				if subject != "" && vc.Subject != subject || audience != "" && vc.Audience != audience {
-					return withHint(fmt.Errorf("contract %s: the ledger listed it for a caller or callee it does not name", vc.ID), distrustHint)
+					return withHint(fmt.Errorf("contract %s: the ledger listed it for a caller or callee it does not name", vc.ID), verified.DistrustHint)
 				}
 				vcs = append(vcs, vc)
 			}
@@ -144,7 +145,7 @@ func contractShowCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			vc, err := fetchContract(c.Context, cl, v, id, authority, 0)
+			vc, err := verified.FetchContract(c.Context, cl, v, id, authority, 0)
 			if err != nil {
 				return err
 			}
@@ -180,19 +181,19 @@ func (n *agentNames) name(ctx context.Context, d string) (string, error) {
 	if err != nil {
 		return "", withHint(fmt.Errorf("looking up agent %s: %w", d, err), "is the ledger running at --ledger?")
 	}
-	va, err := verifyAgent(a, n.v, n.authority)
+	va, err := verified.VerifyAgent(a, n.v, n.authority)
 	if err != nil {
 		return "", err
 	}
 	if va.DID != d {
-		return "", withHint(fmt.Errorf("asked for agent %s, the ledger answered the registration of %s", d, va.DID), distrustHint)
+		return "", withHint(fmt.Errorf("asked for agent %s, the ledger answered the registration of %s", d, va.DID), verified.DistrustHint)
 	}
 	n.byDID[d] = va.Name
 	return va.Name, nil
 }
 
 // printContract prints a verified contract and its status.
-func printContract(ctx context.Context, out io.Writer, vc verifiedContract, names *agentNames) error {
+func printContract(ctx context.Context, out io.Writer, vc verified.Contract, names *agentNames) error {
 	caller, err := names.name(ctx, vc.Subject)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/verify"
@@ -316,7 +317,7 @@ func (d *demo) checkReceipt(ctx context.Context, cl *client.Client, verifier not
 	if err != nil {
 		return false, err.Error()
 	}
-	if _, err := checkpointCovering(ctx, cl, verifier, index+1, 10*time.Second); err != nil {
+	if _, err := verified.CheckpointCovering(ctx, cl, verifier, index+1, 10*time.Second); err != nil {
 		return false, err.Error()
 	}
 	// The receipt is proved like any entry: its inclusion, and the
@@ -421,7 +422,7 @@ func (d *demo) moreAttacks(ctx context.Context, s *demoStack, cl *client.Client,
 		if err != nil {
 			return caller.Contract{}, err
 		}
-		if _, err := checkpointCovering(ctx, cl, verifier, res.Index+1, 10*time.Second); err != nil {
+		if _, err := verified.CheckpointCovering(ctx, cl, verifier, res.Index+1, 10*time.Second); err != nil {
 			return caller.Contract{}, err
 		}
 		b, err := cl.Bundle(ctx, res.Index, 0)

@@ -17,6 +17,7 @@ import (
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -127,7 +128,7 @@ func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func()
 			d.report.Entries = append(d.report.Entries, demoEntry{What: "contract " + what, ID: id, Index: res.Index})
 		}
 	}
-	if env.cp, err = checkpointCovering(ctx, env.cl, env.verifier, d.coveredSize(), 10*time.Second); err != nil {
+	if env.cp, err = verified.CheckpointCovering(ctx, env.cl, env.verifier, d.coveredSize(), 10*time.Second); err != nil {
 		return nil, stop, err
 	}
 	return env, stop, nil
@@ -181,7 +182,7 @@ func (d *demo) run(ctx context.Context, dir string) error {
 	}
 
 	d.say("10. The log only grew: a consistency proof between two checkpoints")
-	cp2, err := fetchCheckpoint(ctx, cl, verifier)
+	cp2, err := verified.Checkpoint(ctx, cl, verifier)
 	if err != nil {
 		return err
 	}
@@ -342,7 +343,7 @@ func (d *demo) revoke(ctx context.Context, cl *client.Client, verifier note.Veri
 	if err != nil {
 		return nil, nil
 	}
-	if _, err := checkpointCovering(ctx, cl, verifier, res.Index+1, 10*time.Second); err != nil {
+	if _, err := verified.CheckpointCovering(ctx, cl, verifier, res.Index+1, 10*time.Second); err != nil {
 		return nil, err
 	}
 	got, err := cl.Contract(ctx, c.ID)

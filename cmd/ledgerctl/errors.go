@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/agentledger/agentledger/internal/hint"
 )
 
 // A cmdUsageError is a mistake in how a command was called: an unknown flag
@@ -43,46 +45,21 @@ func usageErrorf(c *cli.Context, format string, args ...any) error {
 	return &cmdUsageError{err: fmt.Errorf(format, args...), help: name + " --help"}
 }
 
-// A hintedError carries advice a person can act on, printed after the
-// error as "ledgerctl: hint: ..." lines.
-type hintedError struct {
-	err   error
-	hints []string
-}
-
-func (e *hintedError) Error() string { return e.err.Error() }
-func (e *hintedError) Unwrap() error { return e.err }
-
-// withHint attaches hints to err. A nil err stays nil.
-func withHint(err error, hints ...string) error {
-	if err == nil {
-		return nil
-	}
-	return &hintedError{err: err, hints: hints}
-}
+// withHint attaches hints to err (hint.With). A nil err stays nil.
+func withHint(err error, hints ...string) error { return hint.With(err, hints...) }
 
 // hintsOf collects the hints of every error in err's chain, outermost
-// first.
+// first: those attached with hint.With, and those of usage errors.
 func hintsOf(err error) []string {
-	var out []string
-	for err != nil {
+	return hint.Of(err, func(err error) []string {
 		switch e := err.(type) {
-		case *hintedError:
-			out = append(out, e.hints...)
 		case *cmdUsageError:
-			out = append(out, e.hints()...)
+			return e.hints()
 		case usageError:
-			out = append(out, `run "ledgerctl --help" for usage`)
+			return []string{`run "ledgerctl --help" for usage`}
 		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, inner := range j.Unwrap() {
-				out = append(out, hintsOf(inner)...)
-			}
-			return out
-		}
-		err = errors.Unwrap(err)
-	}
-	return out
+		return nil
+	})
 }
 
 // requireFlags returns a usage error naming the first of the flags that is

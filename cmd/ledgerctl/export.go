@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/verify"
 )
 
@@ -110,10 +111,10 @@ func exportProofCommand(s streams) *cli.Command {
 
 func exportOne(c *cli.Context, out io.Writer, cl *client.Client, v note.Verifier) error {
 	index, path := c.Uint64("index"), c.String("output")
-	if _, err := checkpointCovering(c.Context, cl, v, index+1, c.Duration("wait")); err != nil {
+	if _, err := verified.CheckpointCovering(c.Context, cl, v, index+1, c.Duration("wait")); err != nil {
 		return err
 	}
-	e, raw, err := fetchProved(c.Context, cl, v, index, 0, verify.Want{})
+	e, raw, err := verified.Prove(c.Context, cl, v, index, 0, verify.Want{})
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func exportOne(c *cli.Context, out io.Writer, cl *client.Client, v note.Verifier
 func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) error {
 	from, to, dir := c.Uint64("from"), c.Uint64("to"), c.String("out")
 	// Every proof of the range is under this one checkpoint.
-	cp, err := checkpointCovering(c.Context, cl, v, to, c.Duration("wait"))
+	cp, err := verified.CheckpointCovering(c.Context, cl, v, to, c.Duration("wait"))
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 		progressbar.OptionClearOnFinish(),
 	)
 	for i := from; i < to; i++ {
-		_, raw, err := fetchProved(c.Context, cl, v, i, cp.Size, verify.Want{})
+		_, raw, err := verified.Prove(c.Context, cl, v, i, cp.Size, verify.Want{})
 		if err != nil {
 			_ = bar.Exit()
 			return err

@@ -7,6 +7,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/verify"
 )
 
@@ -45,7 +46,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			cp, err := fetchCheckpoint(c.Context, cl, v)
+			cp, err := verified.Checkpoint(c.Context, cl, v)
 			if err != nil {
 				return err
 			}

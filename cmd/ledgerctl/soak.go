@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/internal/secretscan"
+	"github.com/agentledger/agentledger/ledger/verified"
 )
 
 // soakConfig is one soak run.
@@ -230,7 +231,7 @@ func judgeSoak(ctx context.Context, s *soakStack, cfg soakConfig, binary string,
 	c, rep.Outcomes = checkOrders(orders)
 	rep.Checks = append(rep.Checks, c)
 	// The final checkpoint covers every receipt the orders hold.
-	final, err := checkpointCovering(ctx, s.ledger, s.verifier, lastReceipt(orders)+1, 30*time.Second)
+	final, err := verified.CheckpointCovering(ctx, s.ledger, s.verifier, lastReceipt(orders)+1, 30*time.Second)
 	if err != nil {
 		rep.Checks = append(rep.Checks, soakCheck{Name: "the ledger answers with a checkpoint covering every receipt", Detail: err.Error()})
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
@@ -147,9 +148,9 @@ func (s *soakStack) seed(ctx context.Context, logDir, keyDir string) error {
 		}
 		res, err := s.ledger.Append(ctx, raw)
 		if err != nil {
-			return fmt.Errorf("contract %s -> %s: %w", c.caller, c.callee, explainRefusal(err))
+			return fmt.Errorf("contract %s -> %s: %w", c.caller, c.callee, verified.ExplainRefusal(err))
 		}
-		_, b, err := proveAppended(ctx, s.ledger, s.verifier, res.Index, envelope.KindContract, raw, 10*time.Second)
+		_, b, err := verified.ProveAppended(ctx, s.ledger, s.verifier, res.Index, envelope.KindContract, raw, 10*time.Second)
 		if err != nil {
 			return fmt.Errorf("contract %s -> %s: %w", c.caller, c.callee, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/internal/fileio"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 )
 
@@ -112,7 +113,7 @@ func verifyConsistency(c *cli.Context, out io.Writer, v note.Verifier) error {
 			return err
 		}
 		if !c.IsSet("to") {
-			if newCP, err = fetchCheckpoint(c.Context, cl, v); err != nil {
+			if newCP, err = verified.Checkpoint(c.Context, cl, v); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/agentledger/agentledger/internal/fileio"
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -93,7 +94,7 @@ func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
 	if c.IsSet("index") {
 		index = c.Uint64("index")
 		if entry, err = cl.Entry(ctx, index); err != nil {
-			if notFound(err) {
+			if verified.NotFound(err) {
 				return fmt.Errorf("the ledger has no entry at index %d: %w", index, err)
 			}
 			return withHint(fmt.Errorf("fetching entry %d: %w", index, err), "is the ledger running at --ledger?")
@@ -105,14 +106,14 @@ func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
 		}
 		leaf := proofs.LeafHash(entry)
 		if index, _, err = cl.EntryByHash(ctx, leaf); err != nil {
-			if notFound(err) {
+			if verified.NotFound(err) {
 				return withHint(fmt.Errorf("the ledger has no entry with the bytes of %s (leaf hash %s): %w", path, leaf, err),
 					"the file must hold the entry exactly as appended: the signed envelope, not its payload")
 			}
 			return withHint(fmt.Errorf("looking up %s: %w", path, err), "is the ledger running at --ledger?")
 		}
 	}
-	cp, err := checkpointCovering(ctx, cl, v, index+1, c.Duration("wait"))
+	cp, err := verified.CheckpointCovering(ctx, cl, v, index+1, c.Duration("wait"))
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
 		return explainInclusion(err, fmt.Sprintf("entry %d", index))
 	}
 	if entry != nil && !bytes.Equal(e.Entry, entry) {
-		return withHint(fmt.Errorf("the ledger proved another entry at index %d than the one asked for", index), distrustHint)
+		return withHint(fmt.Errorf("the ledger proved another entry at index %d than the one asked for", index), verified.DistrustHint)
 	}
 	printProved(out, "verified", e)
 	return nil
@@ -152,7 +153,7 @@ func explainInclusion(err error, what string) error {
 	case errors.Is(err, verify.ErrMalformedProof), errors.Is(err, verify.ErrBadEntry), errors.Is(err, verify.ErrOtherProof):
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return explainProof(what, err)
+	return verified.ExplainProof(what, err)
 }
 
 // printProved prints what an inclusion proof established.

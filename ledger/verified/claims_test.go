@@ -1,4 +1,4 @@
-package main
+package verified_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
@@ -103,7 +104,7 @@ func (f *fakeLog) contractClaim() wire.Contract {
 func TestVerifyAgent(t *testing.T) {
 	f := newFakeLog(t)
 	for _, authority := range []string{"", f.authority} {
-		a, err := verifyAgent(f.agentClaim(), f.v, authority)
+		a, err := verified.VerifyAgent(f.agentClaim(), f.v, authority)
 		if err != nil {
 			t.Fatalf("authority %q: %v", authority, err)
 		}
@@ -131,7 +132,7 @@ func TestVerifyAgent(t *testing.T) {
 	} {
 		a := f.agentClaim()
 		tc.change(&a)
-		_, err := verifyAgent(a, f.v, tc.authority)
+		_, err := verified.VerifyAgent(a, f.v, tc.authority)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
 		}
@@ -140,7 +141,7 @@ func TestVerifyAgent(t *testing.T) {
 
 func TestVerifyContract(t *testing.T) {
 	f := newFakeLog(t)
-	c, err := verifyContract(f.contractClaim(), f.v, f.authority)
+	c, err := verified.VerifyContract(f.contractClaim(), f.v, f.authority)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestVerifyContract(t *testing.T) {
 	} {
 		c := f.contractClaim()
 		tc.change(&c)
-		_, err := verifyContract(c, f.v, tc.authority)
+		_, err := verified.VerifyContract(c, f.v, tc.authority)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
 		}

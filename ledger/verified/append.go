@@ -1,0 +1,137 @@
+package verified
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/agentledger/agentledger/internal/hint"
+	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify"
+)
+
+// AppendProved signs st with key, appends it, waits until a checkpoint covers it, fetches its tlog-proof under that
+// checkpoint and verifies that it proves exactly the envelope appended. It
+// returns the proved entry and the tlog-proof text. what names the entry
+// in errors.
+func AppendProved(ctx context.Context, cl *client.Client, v note.Verifier, st statement.Statement, key ed25519.PrivateKey, wait time.Duration, what string) (*verify.ProvedEntry, []byte, error) {
+	env, err := statement.Sign(st, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := cl.Append(ctx, env)
+	if err != nil {
+		return nil, nil, ExplainRefusal(err)
+	}
+	e, raw, err := ProveAppended(ctx, cl, v, res.Index, st.Kind(), env, wait)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s was appended at index %d, but %w", what, res.Index, err)
+	}
+	return e, raw, nil
+}
+
+// ProveAppended waits until a checkpoint covers the entry of kind just
+// appended at index, fetches its tlog-proof under that checkpoint and
+// verifies that it proves env.
+func ProveAppended(ctx context.Context, cl *client.Client, v note.Verifier, index uint64, kind envelope.Kind, env []byte, wait time.Duration) (*verify.ProvedEntry, []byte, error) {
+	cp, err := CheckpointCovering(ctx, cl, v, index+1, wait)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, raw, err := Prove(ctx, cl, v, index, cp.Size, verify.Want{Kind: kind})
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.LeafHash != proofs.LeafHash(env) {
+		return nil, nil, hint.With(fmt.Errorf("the ledger proves another entry at index %d than the one appended", index), DistrustHint)
+	}
+	return e, raw, nil
+}
+
+// Register signs a registration, dated now, with the authority
+// key and appends it.
+func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string) (client.AppendResult, error) {
+	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Time: time.Now().UTC().Truncate(time.Second)}
+	env, err := statement.Sign(&reg, authority)
+	if err != nil {
+		return client.AppendResult{}, err
+	}
+	return AppendSure(ctx, cl, env)
+}
+
+// An UnsureAppend is an append whose outcome is unknown: the request may
+// have reached the ledger, but no answer came back and a lookup could not
+// tell.
+type UnsureAppend struct{ err error }
+
+func (e *UnsureAppend) Error() string { return e.err.Error() }
+
+func (e *UnsureAppend) Unwrap() error { return e.err }
+
+// AppendSure appends env and explains a refusal. When the ledger gave no
+// answer, it asks whether the entry is in the log after all; if that
+// cannot be told either, the error is an *UnsureAppend.
+func AppendSure(ctx context.Context, cl *client.Client, env []byte) (client.AppendResult, error) {
+	res, err := cl.Append(ctx, env)
+	if err == nil {
+		return res, nil
+	}
+	var api *client.APIError
+	var dial *net.OpError
+	if errors.As(err, &api) || errors.As(err, &dial) && dial.Op == "dial" {
+		// Refused, or never sent: no connection was made.
+		return client.AppendResult{}, ExplainRefusal(err)
+	}
+	leaf := proofs.LeafHash(env)
+	idx, _, lerr := cl.EntryByHash(ctx, leaf)
+	switch {
+	case lerr == nil:
+		return client.AppendResult{Index: idx, LeafHash: leaf}, nil
+	case NotFound(lerr):
+		return client.AppendResult{}, ExplainRefusal(err)
+	}
+	return client.AppendResult{}, &UnsureAppend{ExplainRefusal(err)}
+}
+
+// ExplainRefusal adds hints to a ledger's refusal of an entry.
+func ExplainRefusal(err error) error {
+	var api *client.APIError
+	if !errors.As(err, &api) {
+		return hint.With(fmt.Errorf("submitting the entry: %w", err), "is the ledger running at --ledger?")
+	}
+	err = fmt.Errorf("entry refused: %w", err)
+	if h, ok := refusalHints[api.Code]; ok {
+		return hint.With(err, h)
+	}
+	return err
+}
+
+// refusalHints tell what to do about each of the ledger's refusal codes.
+var refusalHints = map[string]string{
+	"not_authority":       "only the log's authority key (DIR/authority.pem, made by init) writes registrations and contracts",
+	"bad_signature":       "the envelope's signature did not verify; was it changed after signing?",
+	"malformed_envelope":  "an entry is a canonical DSSE envelope as 'ledgerctl append' signs it",
+	"too_large":           "entries are at most 65,535 bytes",
+	"unavailable":         "the ledger could not store the entry; retry later",
+	"invalid_statement":   "the payload must be a statement of --type with every required field, \"v\":1 and no unknown fields; see docs/protocol.md",
+	"name_taken":          "agent names are unique; choose another name (ledgerctl agent list shows those taken)",
+	"did_registered":      "that key is already registered under another name; an agent has one key, so make a new key for a new agent",
+	"unknown_subject":     "a contract's subject (the caller) must be a registered agent: register it first (ledgerctl agent register)",
+	"unknown_audience":    "a contract's audience (the callee) must be a registered agent: register it first (ledgerctl agent register)",
+	"issuer_mismatch":     "a contract's issuer must be the did:key of the key that signs it (ledgerctl keys did KEYFILE)",
+	"contract_id_taken":   "contract ids are unique: make a fresh one of 128 random bits, as 'ledgerctl contract issue' does",
+	"unknown_contract":    "a revocation names the leaf hash of a contract entry in this log (ledgerctl contract show ID)",
+	"not_issuer":          "only the authority or the contract's issuer may revoke a contract",
+	"already_revoked":     "the contract is already revoked; nothing more to do",
+	"unregistered_signer": "only a registered agent writes actions, signed with its own key: register it (ledgerctl agent register)",
+	"agent_mismatch":      "an agent writes only its own actions: the statement's \"agent\" must be the signer's did:key (ledgerctl keys did KEYFILE)",
+	"unknown_kind":        "--type is registration, contract, revocation or action",
+}
