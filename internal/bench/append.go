@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/identity"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/proofs"
@@ -88,7 +88,9 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 		}
 		res.Mode = "http"
 		do = func(ctx context.Context, env []byte) error { _, err := c.Append(ctx, env); return err }
-		sign = actionSigner(agent)
+		if sign, err = actionSigner(agent); err != nil {
+			return AppendResult{}, err
+		}
 	} else {
 		l, cleanup, pub, priv, err := tempLedger(o.Dir)
 		if err != nil {
@@ -154,26 +156,32 @@ func rawSigner(key ed25519.PrivateKey) func(int) ([]byte, error) {
 }
 
 // actionSigner signs valid action statements approved by agent.
-func actionSigner(agent fixture.Identity) func(int) ([]byte, error) {
-	caller := fixture.NewIdentity("bench-caller")
+func actionSigner(agent identity.Identity) (func(int) ([]byte, error), error) {
+	caller, err := identity.New("bench-caller")
+	if err != nil {
+		return nil, err
+	}
 	ref := statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("bench contract"))}
 	run := time.Now().UnixNano()
 	return func(i int) ([]byte, error) {
-		return fixture.Action(agent, fixture.ActionSpec{Caller: caller.DID, Contract: ref, Action: "payment:charge",
-			Body: []byte(strconv.Itoa(i)), Amount: fixture.Int64(int64(i % 10000)), Currency: "USD",
+		return agent.Approve(identity.Approval{Caller: caller.DID, Contract: ref, Action: "payment:charge",
+			Body: []byte(strconv.Itoa(i)), Amount: int64p(int64(i % 10000)), Currency: "USD",
 			Nonce: fmt.Sprintf("bench-%d-%016x", run, i), Time: time.Now()})
-	}
+	}, nil
 }
 
 // registerAgent registers a fresh bench agent with the authority key.
-func registerAgent(ctx context.Context, c *client.Client, authority ed25519.PrivateKey) (fixture.Identity, error) {
-	agent := fixture.NewIdentity(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
-	reg, err := fixture.Registration(authority, agent, "low", time.Now())
+func registerAgent(ctx context.Context, c *client.Client, authority ed25519.PrivateKey) (identity.Identity, error) {
+	agent, err := identity.New(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
 	if err != nil {
-		return fixture.Identity{}, err
+		return identity.Identity{}, err
+	}
+	reg, err := identity.FromKey("authority", authority).Register(agent, "low", time.Now())
+	if err != nil {
+		return identity.Identity{}, err
 	}
 	if _, err := c.Append(ctx, reg); err != nil {
-		return fixture.Identity{}, fmt.Errorf("registering the bench agent (is --key the ledger's authority key?): %w", err)
+		return identity.Identity{}, fmt.Errorf("registering the bench agent (is --key the ledger's authority key?): %w", err)
 	}
 	return agent, nil
 }
@@ -272,3 +280,5 @@ func tempLedger(dir string) (*ledger.Log, func(), ed25519.PublicKey, ed25519.Pri
 	}
 	return l, func() { l.Close(); remove() }, pub, priv, nil
 }
+
+func int64p(v int64) *int64 { return &v }

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/identity"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -40,19 +40,22 @@ func Audit(ctx context.Context, n int) (AuditResult, error) {
 		return AuditResult{}, err
 	}
 	defer cleanup()
-	authority := fixture.NewIdentity("authority")
-	caller, agent := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	ids, err := identity.NewMany("authority", "order-agent", "payment-agent")
+	if err != nil {
+		return AuditResult{}, err
+	}
+	authority, caller, agent := ids[0], ids[1], ids[2]
 	res := AuditResult{Entries: n, Cores: runtime.GOMAXPROCS(0)}
 	start := time.Now()
 	var head [][]byte
-	for _, id := range []fixture.Identity{caller, agent} {
-		r, err := fixture.Registration(authority.Key, id, "low", time.Now())
+	for _, id := range []identity.Identity{caller, agent} {
+		r, err := authority.Register(id, "low", time.Now())
 		if err != nil {
 			return res, err
 		}
 		head = append(head, r)
 	}
-	contract, _, err := fixture.Contract(authority.Key, caller.DID, agent.DID, []string{"payment:charge:max_10000usd"}, time.Now().Add(-time.Minute), 24*time.Hour)
+	contract, _, err := authority.Contract(caller.DID, agent.DID, []string{"payment:charge:max_10000usd"}, time.Now().Add(-time.Minute), 24*time.Hour)
 	if err != nil {
 		return res, err
 	}
@@ -64,8 +67,8 @@ func Audit(ctx context.Context, n int) (AuditResult, error) {
 	}
 	ref := statement.ContractRef{Index: 2, LeafHash: proofs.LeafHash(contract)}
 	envs, err := prepareEntries(func(i int) ([]byte, error) {
-		return fixture.Action(agent, fixture.ActionSpec{Caller: caller.DID, Contract: ref, Action: "payment:charge",
-			Body: []byte(fmt.Sprint(i)), Amount: fixture.Int64(int64(i % 10000)), Currency: "USD",
+		return agent.Approve(identity.Approval{Caller: caller.DID, Contract: ref, Action: "payment:charge",
+			Body: []byte(fmt.Sprint(i)), Amount: int64p(int64(i % 10000)), Currency: "USD",
 			Nonce: fmt.Sprintf("audit-bench-%012d", i), Time: time.Now()})
 	}, n-len(head))
 	if err != nil {

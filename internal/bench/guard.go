@@ -24,7 +24,7 @@ import (
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/agents/replay"
-	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/identity"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/httpapi"
@@ -134,7 +134,7 @@ type guardWorld struct {
 	srv                       *httptest.Server
 	ledger                    *client.Client
 	db                        *badger.DB
-	authority, orderID, payID fixture.Identity
+	authority, orderID, payID identity.Identity
 	follower                  *verify.Follower
 	order                     *caller.Client
 	charge                    caller.Contract
@@ -147,8 +147,11 @@ func newGuardWorld() (*guardWorld, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &guardWorld{dir: dir, authority: fixture.NewIdentity("authority"),
-		orderID: fixture.NewIdentity("order-agent"), payID: fixture.NewIdentity("payment-agent")}
+	ids, err := identity.NewMany("authority", "order-agent", "payment-agent")
+	if err != nil {
+		return nil, err
+	}
+	w := &guardWorld{dir: dir, authority: ids[0], orderID: ids[1], payID: ids[2]}
 	if err := w.start(); err != nil {
 		w.close()
 		return nil, err
@@ -178,8 +181,8 @@ func (w *guardWorld) start() error {
 		return err
 	}
 	ctx := context.Background()
-	for _, id := range []fixture.Identity{w.orderID, w.payID} {
-		raw, err := fixture.Registration(w.authority.Key, id, "low", time.Now())
+	for _, id := range []identity.Identity{w.orderID, w.payID} {
+		raw, err := w.authority.Register(id, "low", time.Now())
 		if err != nil {
 			return err
 		}
@@ -234,7 +237,7 @@ func (w *guardWorld) start() error {
 // issue appends an order->payment contract and returns it as the order
 // agent holds it; with waitProof, with its tlog-proof.
 func (w *guardWorld) issue(ctx context.Context, waitProof bool) (caller.Contract, error) {
-	raw, _, err := fixture.Contract(w.authority.Key, w.orderID.DID, w.payID.DID, []string{"payment:charge:max_10000usd"}, time.Now(), time.Hour)
+	raw, _, err := w.authority.Contract(w.orderID.DID, w.payID.DID, []string{"payment:charge:max_10000usd"}, time.Now(), time.Hour)
 	if err != nil {
 		return caller.Contract{}, err
 	}
