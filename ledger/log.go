@@ -28,14 +28,11 @@ import (
 	"github.com/agentledger/agentledger/proofs"
 )
 
-// MaxEntrySize is the largest entry the log accepts (the C2SP tlog-tiles
-// entry bundle limit).
-const MaxEntrySize = 65535
-
 var (
 	// ErrClosed is returned by calls on a closed log.
 	ErrClosed = errors.New("ledger is closed")
-	// ErrEntrySize is returned for an empty entry or one over MaxEntrySize.
+	// ErrEntrySize is returned for an empty entry or one over
+	// proofs.MaxEntrySize, the C2SP tlog-tiles entry bundle limit.
 	ErrEntrySize = errors.New("entry size out of range")
 	// ErrNotFound is returned when an entry, tile or checkpoint does not exist.
 	ErrNotFound = errors.New("not found")
@@ -323,7 +320,7 @@ func (l *Log) Size() uint64 {
 // again the entry may or may not be committed later: it was not
 // acknowledged, and resubmitting it is safe.
 func (l *Log) Append(ctx context.Context, entry []byte) (AppendResult, error) {
-	if len(entry) == 0 || len(entry) > MaxEntrySize {
+	if len(entry) == 0 || len(entry) > proofs.MaxEntrySize {
 		return AppendResult{}, fmt.Errorf("%w: %d bytes", ErrEntrySize, len(entry))
 	}
 	if err := l.Err(); err != nil {

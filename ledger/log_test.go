@@ -176,15 +176,15 @@ func TestDuplicateReturnsExistingIndex(t *testing.T) {
 
 func TestEntrySizeBounds(t *testing.T) {
 	l := newTestLog(t, time.Hour)
-	for _, n := range []int{0, MaxEntrySize + 1} {
+	for _, n := range []int{0, proofs.MaxEntrySize + 1} {
 		if _, err := l.Append(context.Background(), make([]byte, n)); !errors.Is(err, ErrEntrySize) {
 			t.Errorf("append of %d bytes: %v, want ErrEntrySize", n, err)
 		}
 	}
-	big := make([]byte, MaxEntrySize)
+	big := make([]byte, proofs.MaxEntrySize)
 	big[0] = 1
 	if _, err := l.Append(context.Background(), big); err != nil {
-		t.Fatalf("append of %d bytes: %v", MaxEntrySize, err)
+		t.Fatalf("append of %d bytes: %v", proofs.MaxEntrySize, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/verified"
+	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
@@ -80,7 +81,7 @@ func appendCommand(s streams) *cli.Command {
 			if err != nil {
 				if errors.Is(err, envelope.ErrTooLarge) {
 					return withHint(fmt.Errorf("payload too large: %w", err),
-						fmt.Sprintf("a signed envelope may be at most %d bytes; its payload, base64-encoded, must fit with the signature", envelope.MaxSize))
+						fmt.Sprintf("a signed envelope may be at most %d bytes; its payload, base64-encoded, must fit with the signature", proofs.MaxEntrySize))
 				}
 				return err
 			}

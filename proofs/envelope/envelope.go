@@ -3,7 +3,8 @@
 // Every entry in the agentledger log is a DSSE envelope (the in-toto /
 // Sigstore Dead Simple Signing Envelope, https://github.com/secure-systems-lab/dsse,
 // envelope.md and protocol.md) with exactly one Ed25519 signature, stored as
-// compact JSON of at most MaxSize bytes (the C2SP tlog-tiles entry limit):
+// compact JSON of at most [proofs.MaxEntrySize] bytes (the C2SP tlog-tiles
+// entry limit):
 //
 //	{"payloadType":"application/vnd.agentledger.<kind>.v1+json","payload":"<base64>","signatures":[{"keyid":"did:key:z6Mk...","sig":"<base64>"}]}
 //
@@ -44,17 +45,14 @@ import (
 	"fmt"
 )
 
-// MaxSize is the largest envelope, in bytes, that Sign produces and Parse
-// accepts.
-const MaxSize = 65535
-
 var (
 	// ErrMalformed is returned (wrapped) for an envelope that is not in
 	// canonical form or whose fields do not decode, and for an unknown
 	// kind.
 	ErrMalformed = errors.New("malformed envelope")
-	// ErrTooLarge is returned (wrapped) for an envelope larger than
-	// MaxSize.
+	// ErrTooLarge is returned (wrapped) for an envelope over
+	// proofs.MaxEntrySize bytes, the largest log entry: Sign never
+	// produces one and Parse refuses it.
 	ErrTooLarge = errors.New("envelope too large")
 	// ErrBadSignature is returned (wrapped) by Verify when the signature
 	// does not verify under the keyid's public key.

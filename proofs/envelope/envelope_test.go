@@ -12,6 +12,7 @@ import (
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
+	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
 )
 
@@ -81,7 +82,7 @@ func TestRoundTrip(t *testing.T) {
 	pub := key.Public().(ed25519.PublicKey)
 	for _, kind := range []Kind{KindRegistration, KindContract, KindRevocation, KindAction} {
 		b := mustSign(t, kind, testPayload, key)
-		if len(b) > MaxSize {
+		if len(b) > proofs.MaxEntrySize {
 			t.Fatalf("len = %d", len(b))
 		}
 		e, err := Parse(b)
@@ -281,8 +282,8 @@ func TestSignRefuses(t *testing.T) {
 	if _, err := Sign(KindAction, []byte(testPayload), key[:32]); err == nil {
 		t.Error("Sign with a 32-byte key succeeded")
 	}
-	if _, err := Sign(KindAction, make([]byte, MaxSize), key); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Sign of MaxSize payload: %v, want ErrTooLarge", err)
+	if _, err := Sign(KindAction, make([]byte, proofs.MaxEntrySize), key); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Sign of proofs.MaxEntrySize payload: %v, want ErrTooLarge", err)
 	}
 }
 
@@ -292,7 +293,7 @@ func TestSizeLimit(t *testing.T) {
 	key := testKey(1)
 	var n int
 	var b []byte
-	for n = MaxSize * 3 / 4; n > 0; n-- {
+	for n = proofs.MaxEntrySize * 3 / 4; n > 0; n-- {
 		var err error
 		b, err = Sign(KindAction, bytes.Repeat([]byte{'x'}, n), key)
 		if err == nil {
@@ -302,7 +303,7 @@ func TestSizeLimit(t *testing.T) {
 			t.Fatalf("Sign(%d bytes): %v, want ErrTooLarge", n, err)
 		}
 	}
-	if len(b) > MaxSize || len(b) < MaxSize-4 {
+	if len(b) > proofs.MaxEntrySize || len(b) < proofs.MaxEntrySize-4 {
 		t.Fatalf("largest envelope is %d bytes (payload %d)", len(b), n)
 	}
 	e, err := Parse(b)
@@ -316,12 +317,12 @@ func TestSizeLimit(t *testing.T) {
 		t.Errorf("Sign(%d bytes): %v, want ErrTooLarge", n+1, err)
 	}
 
-	big := make([]byte, MaxSize+1)
+	big := make([]byte, proofs.MaxEntrySize+1)
 	copy(big, b)
 	if _, err := Parse(big); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Parse(MaxSize+1 bytes): %v, want ErrTooLarge", err)
+		t.Errorf("Parse(proofs.MaxEntrySize+1 bytes): %v, want ErrTooLarge", err)
 	}
-	if _, err := Parse(make([]byte, 10*MaxSize)); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Parse(10*MaxSize bytes): %v, want ErrTooLarge", err)
+	if _, err := Parse(make([]byte, 10*proofs.MaxEntrySize)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Parse(10*proofs.MaxEntrySize bytes): %v, want ErrTooLarge", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
 )
 
@@ -28,14 +29,15 @@ const (
 // Parse parses b as a canonical agentledger DSSE envelope (see the package
 // documentation) without verifying its signature.
 //
-// It refuses, with an error wrapping ErrTooLarge, input over MaxSize bytes,
-// and with an error wrapping ErrMalformed anything else that is not the
-// canonical encoding of an envelope with a known payload type, a non-empty
-// payload, exactly one signature, a valid did:key keyid and a 64-byte sig.
+// It refuses, with an error wrapping ErrTooLarge, input over
+// proofs.MaxEntrySize bytes, and with an error wrapping ErrMalformed
+// anything else that is not the canonical encoding of an envelope with a
+// known payload type, a non-empty payload, exactly one signature, a valid
+// did:key keyid and a 64-byte sig.
 // The returned Envelope does not alias b.
 func Parse(b []byte) (*Envelope, error) {
-	if len(b) > MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxSize)
+	if len(b) > proofs.MaxEntrySize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), proofs.MaxEntrySize)
 	}
 	s := scanner{b: b}
 	s.literal(litOpen)

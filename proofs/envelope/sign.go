@@ -8,6 +8,7 @@ import (
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
+	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
 )
 
@@ -15,7 +16,7 @@ import (
 // signed by key. Its keyid is the did:key of key's public key.
 //
 // It refuses an unknown kind or an empty payload (ErrMalformed), and a
-// result larger than MaxSize (ErrTooLarge).
+// result larger than proofs.MaxEntrySize (ErrTooLarge).
 func Sign(kind Kind, payload []byte, key ed25519.PrivateKey) ([]byte, error) {
 	if _, err := ParseKind(string(kind)); err != nil {
 		return nil, err
@@ -27,8 +28,8 @@ func Sign(kind Kind, payload []byte, key ed25519.PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
 	}
 	// Refuse hopeless sizes before spending a signature on them.
-	if n := base64.StdEncoding.EncodedLen(len(payload)); n > MaxSize {
-		return nil, fmt.Errorf("%w: payload of %d bytes encodes to more than %d", ErrTooLarge, len(payload), MaxSize)
+	if n := base64.StdEncoding.EncodedLen(len(payload)); n > proofs.MaxEntrySize {
+		return nil, fmt.Errorf("%w: payload of %d bytes encodes to more than %d", ErrTooLarge, len(payload), proofs.MaxEntrySize)
 	}
 	typ := kind.PayloadType()
 	sig := ed25519.Sign(key, dsse.PAE(typ, payload))
@@ -37,8 +38,8 @@ func Sign(kind Kind, payload []byte, key ed25519.PrivateKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(out), MaxSize)
+	if len(out) > proofs.MaxEntrySize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(out), proofs.MaxEntrySize)
 	}
 	return out, nil
 }
