@@ -319,6 +319,10 @@ func (l *Log) Size() uint64 {
 // within CommitTimeout (a stalled disk), Append returns ErrUnavailable, and
 // again the entry may or may not be committed later: it was not
 // acknowledged, and resubmitting it is safe.
+//
+// Append checks only the entry's size: it neither parses nor verifies it.
+// An entry from a writer MUST be admitted through registry.Submit, the
+// ledger's one admission path, which checks it and then calls Append.
 func (l *Log) Append(ctx context.Context, entry []byte) (AppendResult, error) {
 	if len(entry) == 0 || len(entry) > proofs.MaxEntrySize {
 		return AppendResult{}, fmt.Errorf("%w: %d bytes", ErrEntrySize, len(entry))

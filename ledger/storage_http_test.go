@@ -16,9 +16,10 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/httpapi"
-	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/ledger/registry"
 )
 
 // TestStorageFaultsOverHTTP checks what a writer sees over HTTP when the
@@ -39,18 +40,21 @@ func TestStorageFaultsOverHTTP(t *testing.T) {
 	if err := ledger.Create(dir, origin); err != nil {
 		t.Fatal(err)
 	}
-	l, faults, err := ledger.OpenWithFaults(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: time.Hour, CommitTimeout: time.Second})
+	l, faults, err := ledger.OpenWithFaults(ledger.Options{Dir: dir, Signer: signer, CheckpointInterval: time.Hour, CommitTimeout: time.Second,
+		Indexer: registry.Indexer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, auth, _ := ed25519.GenerateKey(rand.Reader)
-	srv := httptest.NewServer(httpapi.New(l, ledger.PolicySubmitter{Log: l, Policy: ledger.AuthorityOnly{Authority: pub}}, zerolog.Nop(), nil))
+	authority := fixture.NewIdentity("authority")
+	srv := httptest.NewServer(httpapi.New(l, registry.New(l, authority.Key.Public().(ed25519.PublicKey)), zerolog.Nop(), nil))
 	t.Cleanup(func() {
 		srv.Close()
 		l.Close()
 	})
+	// entry(i) is the same registration each time it is asked for.
+	t0 := time.Now()
 	entry := func(i int) string {
-		env, err := envelope.Sign(envelope.KindContract, []byte(fmt.Sprintf(`{"v":1,"n":%d}`, i)), auth)
+		env, err := fixture.Registration(authority.Key, fixture.Fixed(fmt.Sprintf("agent-%d", i), byte(i+1)), "low", t0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/agentledger/agentledger/internal/identity"
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -47,7 +48,8 @@ type AppendResult struct {
 // Ratio is PerSecond over the baseline verification rate.
 func (r AppendResult) Ratio() float64 { return r.PerSecond / r.VerifyPerSecond }
 
-// appender is what the benchmark drives: in-process Submit or HTTP Append.
+// appender is what the benchmark drives: the registry's Submit in process,
+// or Append over HTTP.
 type appender func(ctx context.Context, env []byte) error
 
 // AppendOptions configures Append.
@@ -71,7 +73,7 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 	}
 	res := AppendResult{Writers: o.Writers, Entries: o.Entries, Cores: runtime.GOMAXPROCS(0)}
 	var do appender
-	var sign func(i int) ([]byte, error)
+	var authority ed25519.PrivateKey
 	if o.URL != "" {
 		if o.Key == nil {
 			return AppendResult{}, fmt.Errorf("benchmarking over http needs the ledger's authority key")
@@ -80,27 +82,33 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 		if err != nil {
 			return AppendResult{}, err
 		}
-		// A served ledger holds agents to its write rules: register a bench
-		// agent, then append the actions it approves, as agents do.
-		agent, err := registerAgent(ctx, c, o.Key)
-		if err != nil {
-			return AppendResult{}, err
-		}
 		res.Mode = "http"
 		do = func(ctx context.Context, env []byte) error { _, err := c.Append(ctx, env); return err }
-		if sign, err = actionSigner(agent); err != nil {
-			return AppendResult{}, err
-		}
+		authority = o.Key
 	} else {
-		l, cleanup, pub, priv, err := tempLedger(o.Dir)
+		l, cleanup, err := tempLedger(o.Dir, registry.Indexer{})
 		if err != nil {
 			return AppendResult{}, err
 		}
 		defer cleanup()
-		policy := ledger.AuthorityOnly{Authority: pub}
+		a, err := identity.New("authority")
+		if err != nil {
+			return AppendResult{}, err
+		}
+		authority = a.Key
+		reg := registry.New(l, authority.Public().(ed25519.PublicKey))
 		res.Mode = "in-process"
-		do = func(ctx context.Context, env []byte) error { _, err := l.Submit(ctx, env, policy); return err }
-		sign = rawSigner(priv)
+		do = func(ctx context.Context, env []byte) error { _, err := reg.Submit(ctx, env); return err }
+	}
+	// Either way the ledger holds writers to its write rules: register a
+	// bench agent, then append the actions it approves, as agents do.
+	agent, err := registerAgent(ctx, do, authority)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	sign, err := actionSigner(agent)
+	if err != nil {
+		return AppendResult{}, err
 	}
 	envs, err := prepareEntries(sign, o.Entries)
 	if err != nil {
@@ -144,17 +152,6 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 	return res, nil
 }
 
-// rawSigner signs distinct action-like payloads of about 400 bytes of
-// envelope, for the in-process log benchmark (which checks signatures and
-// the writer, not statement schemas).
-func rawSigner(key ed25519.PrivateKey) func(int) ([]byte, error) {
-	run := time.Now().UnixNano()
-	return func(i int) ([]byte, error) {
-		payload := fmt.Sprintf(`{"v":1,"action":"payment:charge","amount":%d,"currency":"USD","nonce":"%d-%016x"}`, i%10000, run, i)
-		return envelope.Sign(envelope.KindAction, []byte(payload), key)
-	}
-}
-
 // actionSigner signs valid action statements approved by agent.
 func actionSigner(agent identity.Identity) (func(int) ([]byte, error), error) {
 	caller, err := identity.New("bench-caller")
@@ -171,7 +168,7 @@ func actionSigner(agent identity.Identity) (func(int) ([]byte, error), error) {
 }
 
 // registerAgent registers a fresh bench agent with the authority key.
-func registerAgent(ctx context.Context, c *client.Client, authority ed25519.PrivateKey) (identity.Identity, error) {
+func registerAgent(ctx context.Context, do appender, authority ed25519.PrivateKey) (identity.Identity, error) {
 	agent, err := identity.New(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
 	if err != nil {
 		return identity.Identity{}, err
@@ -180,7 +177,7 @@ func registerAgent(ctx context.Context, c *client.Client, authority ed25519.Priv
 	if err != nil {
 		return identity.Identity{}, err
 	}
-	if _, err := c.Append(ctx, reg); err != nil {
+	if err := do(ctx, reg); err != nil {
 		return identity.Identity{}, fmt.Errorf("registering the bench agent (is --key the ledger's authority key?): %w", err)
 	}
 	return agent, nil
@@ -240,13 +237,14 @@ func VerifyRate(envs [][]byte, d time.Duration) float64 {
 	return float64(total.Load()) / time.Since(start).Seconds()
 }
 
-// tempLedger makes and opens a fresh ledger with new keys.
-func tempLedger(dir string) (*ledger.Log, func(), ed25519.PublicKey, ed25519.PrivateKey, error) {
+// tempLedger makes and opens a fresh ledger with a new log key, indexing
+// its entries with indexer (nil for none).
+func tempLedger(dir string, indexer ledger.Indexer) (*ledger.Log, func(), error) {
 	remove := func() {}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "ledger-bench-")
 		if err != nil {
-			return nil, nil, nil, nil, err
+			return nil, nil, err
 		}
 		dir = d
 		remove = func() { os.RemoveAll(d) }
@@ -255,30 +253,24 @@ func tempLedger(dir string) (*ledger.Log, func(), ed25519.PublicKey, ed25519.Pri
 	skey, _, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {
 		remove()
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	signer, err := note.NewSigner(skey)
 	if err != nil {
 		remove()
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	db := filepath.Join(dir, "db")
 	if err := ledger.Create(db, origin); err != nil {
 		remove()
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	l, err := ledger.Open(ledger.Options{Dir: db, Signer: signer})
+	l, err := ledger.Open(ledger.Options{Dir: db, Signer: signer, Indexer: indexer})
 	if err != nil {
 		remove()
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		l.Close()
-		remove()
-		return nil, nil, nil, nil, err
-	}
-	return l, func() { l.Close(); remove() }, pub, priv, nil
+	return l, func() { l.Close(); remove() }, nil
 }
 
 func int64p(v int64) *int64 { return &v }

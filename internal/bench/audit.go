@@ -35,7 +35,7 @@ func Audit(ctx context.Context, n int) (AuditResult, error) {
 	if n < 10 {
 		return AuditResult{}, fmt.Errorf("need at least 10 entries")
 	}
-	l, cleanup, _, _, err := tempLedger("")
+	l, cleanup, err := tempLedger("", nil)
 	if err != nil {
 		return AuditResult{}, err
 	}

@@ -32,7 +32,9 @@ func TestAppendSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Entries != 500 || res.PerSecond <= 0 || res.P99 < res.P50 || res.EntryBytes < 350 || res.EntryBytes > 450 {
+	// The entries are valid action statements of a registered agent, about
+	// 866 bytes, as over HTTP: the registry admits nothing else concurrently.
+	if res.Entries != 500 || res.PerSecond <= 0 || res.P99 < res.P50 || res.EntryBytes < 800 || res.EntryBytes > 950 {
 		t.Fatalf("result %+v", res)
 	}
 }

@@ -39,7 +39,7 @@ func Proofs(ctx context.Context, o ProofOptions) (ProofResult, error) {
 	if o.Entries < 1 || o.Proofs < 1 {
 		return ProofResult{}, fmt.Errorf("entries and proofs must be positive")
 	}
-	l, cleanup, _, _, err := tempLedger(o.Dir)
+	l, cleanup, err := tempLedger(o.Dir, nil)
 	if err != nil {
 		return ProofResult{}, err
 	}

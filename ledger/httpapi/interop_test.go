@@ -21,9 +21,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/proofs/envelope"
 )
 
 const testOrigin = "interop.agentledger.example/log"
@@ -60,14 +61,16 @@ func openTestLog(t testing.TB, interval time.Duration, indexer ledger.Indexer) (
 	return l, verifier, vkey
 }
 
-// newTestServer runs a real ledger behind a real HTTP server on loopback.
+// newTestServer runs a real ledger, admitting writes through the
+// registry, behind a real HTTP server on loopback. auth is its authority's
+// key.
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	l, verifier, vkey := openTestLog(t, 20*time.Millisecond, nil)
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	srv := httptest.NewServer(New(l, ledger.PolicySubmitter{Log: l, Policy: ledger.AuthorityOnly{Authority: pub}}, zerolog.Nop(), nil))
+	l, verifier, vkey := openTestLog(t, 20*time.Millisecond, registry.Indexer{})
+	authority := fixture.NewIdentity("authority")
+	srv := httptest.NewServer(New(l, registry.New(l, authority.Key.Public().(ed25519.PublicKey)), zerolog.Nop(), nil))
 	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, log: l, auth: priv, verifier: verifier, vkey: vkey}
+	return &testServer{url: srv.URL, log: l, auth: authority.Key, verifier: verifier, vkey: vkey}
 }
 
 func (s *testServer) post(t testing.TB, body []byte) (*http.Response, string) {
@@ -84,7 +87,7 @@ func (s *testServer) post(t testing.TB, body []byte) (*http.Response, string) {
 func (s *testServer) appendN(t testing.TB, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		env, err := envelope.Sign(envelope.KindRegistration, []byte(fmt.Sprintf(`{"v":1,"n":%d}`, i)), s.auth)
+		env, err := fixture.Registration(s.auth, fixture.NewIdentity(fmt.Sprintf("agent-%d", i)), "low", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs/envelope"
@@ -56,8 +57,10 @@ const (
 )
 
 // Submitter admits an entry: it checks it and appends it, returning its
-// durable index. Its errors wrap envelope and ledger errors, which decide
-// the HTTP status.
+// durable index. registry.Registry is the one admission path of the
+// ledger; a Submitter MUST NOT append what it has not checked. Its errors
+// wrap envelope, registry, signerlimit and ledger errors, which decide the
+// HTTP status.
 type Submitter interface {
 	Submit(ctx context.Context, entry []byte) (ledger.AppendResult, error)
 }
@@ -184,7 +187,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 // classify maps an error to an HTTP status and a machine-readable code.
 func classify(err error) (int, string) {
-	var refusal *ledger.Refusal
+	var refusal *registry.Refusal
 	if errors.As(err, &refusal) {
 		status, _ := classify(refusal.Class)
 		return status, refusal.Code
@@ -198,11 +201,11 @@ func classify(err error) (int, string) {
 		return http.StatusBadRequest, "malformed_envelope"
 	case errors.Is(err, envelope.ErrBadSignature):
 		return http.StatusUnauthorized, "bad_signature"
-	case errors.Is(err, ledger.ErrForbidden):
+	case errors.Is(err, registry.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
-	case errors.Is(err, ledger.ErrInvalid):
+	case errors.Is(err, registry.ErrInvalid):
 		return http.StatusBadRequest, "invalid_entry"
-	case errors.Is(err, ledger.ErrConflict):
+	case errors.Is(err, registry.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, ledger.ErrNotCovered):
 		return http.StatusNotFound, "not_in_checkpoint"

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
@@ -28,7 +30,7 @@ func decodeError(t testing.TB, body string) string {
 
 func TestWriteStatuses(t *testing.T) {
 	s := newTestServer(t)
-	good, _ := envelope.Sign(envelope.KindContract, []byte(`{"v":1}`), s.auth)
+	good, _ := fixture.Registration(s.auth, fixture.NewIdentity("agent"), "low", time.Now())
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	notAuthority, _ := envelope.Sign(envelope.KindContract, []byte(`{"v":1}`), stranger)
 	// A signature from another key under the authority's keyid.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
-	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
@@ -81,9 +80,9 @@ func TestUnwelcomeEntriesCostNoVerification(t *testing.T) {
 		class error
 		code  string
 	}{
-		{"action by an unregistered key", e.action(rogue, 1), ledger.ErrForbidden, "unregistered_signer"},
-		{"contract claimed by a non-authority", contract, ledger.ErrForbidden, "not_authority"},
-		{"registration claimed by a non-authority", registration, ledger.ErrForbidden, "not_authority"},
+		{"action by an unregistered key", e.action(rogue, 1), ErrForbidden, "unregistered_signer"},
+		{"contract claimed by a non-authority", contract, ErrForbidden, "not_authority"},
+		{"registration claimed by a non-authority", registration, ErrForbidden, "not_authority"},
 	} {
 		for range 100 {
 			e.refused(tc.raw, nil, tc.class, tc.code)

@@ -56,13 +56,20 @@ func (r *Registry) LimitSigners(lim Limiter) { r.limits = lim }
 // AuthorityDID is the did:key of the authority.
 func (r *Registry) AuthorityDID() string { return r.authorityDID }
 
-// Submit admits one DSSE envelope: strict parse, the checks on the
+// Submit is the ledger's one admission path: every entry a writer
+// submits, over HTTP or in process, is judged here before Log.Append.
+// It admits one DSSE envelope: strict parse, the checks on the
 // claimed signer, signature check, the signer's rate, the write rules,
 // then a durable append. Everything before the signature check is cheap
 // (no Ed25519), so a flood of forged or unwelcome entries costs no
 // verification. Resubmitting an entry already in the log returns its index
 // (Duplicate) without judging it again, but still spends the signer's
 // rate.
+//
+// A refusal by the write rules is a *Refusal, whose class (ErrForbidden,
+// ErrInvalid, ErrConflict) errors.Is finds. Other errors wrap
+// envelope.ErrTooLarge, envelope.ErrMalformed, envelope.ErrBadSignature,
+// the Limiter's errors, or the errors of Log.Append.
 func (r *Registry) Submit(ctx context.Context, raw []byte) (ledger.AppendResult, error) {
 	env, err := envelope.Parse(raw)
 	if err != nil {
@@ -114,7 +121,7 @@ func (r *Registry) precheck(env *envelope.Envelope) error {
 	switch env.Kind {
 	case envelope.KindRegistration, envelope.KindContract:
 		if env.KeyID != r.authorityDID {
-			return ledger.Refuse(ledger.ErrForbidden, "not_authority", "only the authority registers agents and issues contracts; %s is not the authority", env.KeyID)
+			return refuse(ErrForbidden, "not_authority", "only the authority registers agents and issues contracts; %s is not the authority", env.KeyID)
 		}
 	case envelope.KindAction:
 		return r.checkRegistered(env.KeyID)
@@ -128,43 +135,43 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 	switch env.Kind {
 	case envelope.KindRegistration:
 		if !isAuthority {
-			return ledger.Refuse(ledger.ErrForbidden, "not_authority", "only the authority registers agents; %s is not the authority", env.KeyID)
+			return refuse(ErrForbidden, "not_authority", "only the authority registers agents; %s is not the authority", env.KeyID)
 		}
 		reg, err := statement.ParseRegistration(env.Payload)
 		if err != nil {
 			return invalid(err)
 		}
 		if _, err := r.lookup(prefixAgentName + reg.Name); err == nil {
-			return ledger.Refuse(ledger.ErrConflict, "name_taken", "an agent named %q is already registered", reg.Name)
+			return refuse(ErrConflict, "name_taken", "an agent named %q is already registered", reg.Name)
 		} else if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
 		if _, err := r.lookup(prefixAgentDID + reg.DID); err == nil {
-			return ledger.Refuse(ledger.ErrConflict, "did_registered", "%s is already registered", reg.DID)
+			return refuse(ErrConflict, "did_registered", "%s is already registered", reg.DID)
 		} else if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
 		return nil
 	case envelope.KindContract:
 		if !isAuthority {
-			return ledger.Refuse(ledger.ErrForbidden, "not_authority", "only the authority issues contracts; %s is not the authority", env.KeyID)
+			return refuse(ErrForbidden, "not_authority", "only the authority issues contracts; %s is not the authority", env.KeyID)
 		}
 		c, err := statement.ParseContract(env.Payload)
 		if err != nil {
 			return invalid(err)
 		}
 		if c.Issuer != env.KeyID {
-			return ledger.Refuse(ledger.ErrInvalid, "issuer_mismatch", "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
+			return refuse(ErrInvalid, "issuer_mismatch", "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
 		}
 		for _, p := range []struct{ role, did string }{{"subject", c.Subject}, {"audience", c.Audience}} {
 			if _, err := r.lookup(prefixAgentDID + p.did); errors.Is(err, ledger.ErrNotFound) {
-				return ledger.Refuse(ledger.ErrInvalid, "unknown_"+p.role, "contract %s %s is not a registered agent", p.role, p.did)
+				return refuse(ErrInvalid, "unknown_"+p.role, "contract %s %s is not a registered agent", p.role, p.did)
 			} else if err != nil {
 				return err
 			}
 		}
 		if _, err := r.lookup(prefixContractID + c.ID); err == nil {
-			return ledger.Refuse(ledger.ErrConflict, "contract_id_taken", "a contract with id %s is already in the log", c.ID)
+			return refuse(ErrConflict, "contract_id_taken", "a contract with id %s is already in the log", c.ID)
 		} else if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
@@ -176,7 +183,7 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		}
 		cidx, err := r.lookup(prefixContractHash + string(rev.Contract[:]))
 		if errors.Is(err, ledger.ErrNotFound) {
-			return ledger.Refuse(ledger.ErrInvalid, "unknown_contract", "no contract with leaf hash %s is in the log", rev.Contract)
+			return refuse(ErrInvalid, "unknown_contract", "no contract with leaf hash %s is in the log", rev.Contract)
 		} else if err != nil {
 			return err
 		}
@@ -185,14 +192,14 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 			return err
 		}
 		if !isAuthority && env.KeyID != c.Issuer {
-			return ledger.Refuse(ledger.ErrForbidden, "not_issuer", "only the authority or the contract's issuer may revoke it; %s is neither", env.KeyID)
+			return refuse(ErrForbidden, "not_issuer", "only the authority or the contract's issuer may revoke it; %s is neither", env.KeyID)
 		}
 		revs, err := r.revocations(cidx)
 		if err != nil {
 			return err
 		}
 		if len(revs) > 0 {
-			return ledger.Refuse(ledger.ErrConflict, "already_revoked", "contract %s was revoked at index %d", c.ID, revs[0])
+			return refuse(ErrConflict, "already_revoked", "contract %s was revoked at index %d", c.ID, revs[0])
 		}
 		return nil
 	case envelope.KindAction:
@@ -202,11 +209,11 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 			return invalid(err)
 		}
 		if a.Agent != env.KeyID {
-			return ledger.Refuse(ledger.ErrForbidden, "agent_mismatch", "an agent writes only its own actions: the statement names %s, the signer is %s", a.Agent, env.KeyID)
+			return refuse(ErrForbidden, "agent_mismatch", "an agent writes only its own actions: the statement names %s, the signer is %s", a.Agent, env.KeyID)
 		}
 		return nil
 	}
-	return ledger.Refuse(ledger.ErrInvalid, "unknown_kind", "unknown entry kind %q", env.Kind)
+	return refuse(ErrInvalid, "unknown_kind", "unknown entry kind %q", env.Kind)
 }
 
 // checkRegistered refuses a signer that is not a registered agent.
@@ -216,7 +223,7 @@ func (r *Registry) checkRegistered(signer string) error {
 	}
 	switch _, err := r.lookup(prefixAgentDID + signer); {
 	case errors.Is(err, ledger.ErrNotFound):
-		return ledger.Refuse(ledger.ErrForbidden, "unregistered_signer", "%s is not a registered agent", signer)
+		return refuse(ErrForbidden, "unregistered_signer", "%s is not a registered agent", signer)
 	case err != nil:
 		return err
 	}
@@ -225,7 +232,7 @@ func (r *Registry) checkRegistered(signer string) error {
 }
 
 func invalid(err error) error {
-	return ledger.Refuse(ledger.ErrInvalid, "invalid_statement", "%v", err)
+	return refuse(ErrInvalid, "invalid_statement", "%v", err)
 }
 
 // lookup reads an index record holding an entry index.

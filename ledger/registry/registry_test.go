@@ -91,7 +91,7 @@ func (e *env) refused(raw []byte, buildErr error, class error, code string) {
 	e.t.Helper()
 	before := e.log.Size()
 	_, err := e.submit(raw, buildErr)
-	var r *ledger.Refusal
+	var r *Refusal
 	if !errors.As(err, &r) || !errors.Is(err, class) || r.Code != code {
 		e.t.Fatalf("got %v, want a %v refusal with code %q", err, class, code)
 	}
@@ -120,11 +120,11 @@ func TestRegistrationRules(t *testing.T) {
 		t.Fatalf("resubmission = %+v, want duplicate of %d", again, res.Index)
 	}
 	stranger := fixture.NewIdentity("stranger")
-	e.refuse(ledger.ErrForbidden, "not_authority")(fixture.Registration(stranger.Key, fixture.NewIdentity("rogue"), "low", time.Now()))
-	e.refuse(ledger.ErrConflict, "name_taken")(fixture.Registration(e.authority.Key, fixture.NewIdentity("order-agent"), "high", time.Now()))
-	e.refuse(ledger.ErrConflict, "did_registered")(fixture.Registration(e.authority.Key, fixture.FromKey("order-twin", order.Key), "low", time.Now()))
+	e.refuse(ErrForbidden, "not_authority")(fixture.Registration(stranger.Key, fixture.NewIdentity("rogue"), "low", time.Now()))
+	e.refuse(ErrConflict, "name_taken")(fixture.Registration(e.authority.Key, fixture.NewIdentity("order-agent"), "high", time.Now()))
+	e.refuse(ErrConflict, "did_registered")(fixture.Registration(e.authority.Key, fixture.FromKey("order-twin", order.Key), "low", time.Now()))
 	bad, _ := envelope.Sign(envelope.KindRegistration, []byte(`{"v":1,"name":"x","did":"did:key:nope","risk":"low","time":"2026-01-01T00:00:00Z"}`), e.authority.Key)
-	e.refused(bad, nil, ledger.ErrInvalid, "invalid_statement")
+	e.refused(bad, nil, ErrInvalid, "invalid_statement")
 
 	a, err := e.reg.Agent("order-agent")
 	if err != nil || a.DID != order.DID || a.Index != res.Index {
@@ -159,7 +159,7 @@ func TestConcurrentRegistrationsOfOneNameAdmitOne(t *testing.T) {
 			switch {
 			case err == nil:
 				won++
-			case errors.Is(err, ledger.ErrConflict):
+			case errors.Is(err, ErrConflict):
 				conflicts++
 			default:
 				t.Errorf("unexpected: %v", err)
@@ -183,17 +183,17 @@ func TestContractRules(t *testing.T) {
 	raw, id, err := fixture.Contract(e.authority.Key, order.DID, pay.DID, scopes, now, time.Hour)
 	res := e.mustOK(raw, err)
 
-	e.refusedContract(order.Key, order.DID, pay.DID, scopes, ledger.ErrForbidden, "not_authority")
+	e.refusedContract(order.Key, order.DID, pay.DID, scopes, ErrForbidden, "not_authority")
 	ghost := fixture.NewIdentity("ghost")
-	e.refusedContract(e.authority.Key, ghost.DID, pay.DID, scopes, ledger.ErrInvalid, "unknown_subject")
-	e.refusedContract(e.authority.Key, order.DID, ghost.DID, scopes, ledger.ErrInvalid, "unknown_audience")
+	e.refusedContract(e.authority.Key, ghost.DID, pay.DID, scopes, ErrInvalid, "unknown_subject")
+	e.refusedContract(e.authority.Key, order.DID, ghost.DID, scopes, ErrInvalid, "unknown_audience")
 
 	// Same id again, different content: a conflict.
 	c := &statement.Contract{ID: id, Issuer: e.authority.DID, Subject: order.DID, Audience: pay.DID,
 		Scopes: []string{"payment:refund"}, NotBefore: now.UTC(), Expires: now.Add(time.Hour).UTC(), Time: now.UTC()}
 	payload, _ := c.Marshal()
 	dupID, _ := envelope.Sign(envelope.KindContract, payload, e.authority.Key)
-	e.refused(dupID, nil, ledger.ErrConflict, "contract_id_taken")
+	e.refused(dupID, nil, ErrConflict, "contract_id_taken")
 
 	// The issuer must be the signer.
 	stranger := fixture.NewIdentity("stranger")
@@ -201,13 +201,13 @@ func TestContractRules(t *testing.T) {
 	c.Issuer = stranger.DID
 	payload, _ = c.Marshal()
 	wrongIssuer, _ := envelope.Sign(envelope.KindContract, payload, e.authority.Key)
-	e.refused(wrongIssuer, nil, ledger.ErrInvalid, "issuer_mismatch")
+	e.refused(wrongIssuer, nil, ErrInvalid, "issuer_mismatch")
 
 	// A scope that does not parse makes the contract unrecordable.
 	badScope := fmt.Sprintf(`{"v":1,"id":"%s","issuer":"%s","subject":"%s","audience":"%s","scopes":["payment:charge:max_10000xyz"],"not_before":"2026-01-01T00:00:00Z","expires":"2026-01-01T01:00:00Z","time":"2026-01-01T00:00:00Z"}`,
 		strings.Repeat("cd", 16), e.authority.DID, order.DID, pay.DID)
 	raw2, _ := envelope.Sign(envelope.KindContract, []byte(badScope), e.authority.Key)
-	e.refused(raw2, nil, ledger.ErrInvalid, "invalid_statement")
+	e.refused(raw2, nil, ErrInvalid, "invalid_statement")
 
 	got, err := e.reg.Contract(id)
 	if err != nil || got.Index != res.Index || got.Statement.Subject != order.DID || len(got.Revocations) != 0 {
@@ -239,10 +239,10 @@ func TestRevocationRules(t *testing.T) {
 	e.mustOK(raw, err)
 	leaf := proofs.LeafHash(raw)
 
-	e.refuse(ledger.ErrForbidden, "not_issuer")(fixture.Revocation(order.Key, leaf, "not mine to revoke", time.Now()))
-	e.refuse(ledger.ErrInvalid, "unknown_contract")(fixture.Revocation(e.authority.Key, proofs.LeafHash([]byte("no such contract")), "gone", time.Now()))
+	e.refuse(ErrForbidden, "not_issuer")(fixture.Revocation(order.Key, leaf, "not mine to revoke", time.Now()))
+	e.refuse(ErrInvalid, "unknown_contract")(fixture.Revocation(e.authority.Key, proofs.LeafHash([]byte("no such contract")), "gone", time.Now()))
 	rev := e.mustOK(fixture.Revocation(e.authority.Key, leaf, "agent compromised", time.Now()))
-	e.refuse(ledger.ErrConflict, "already_revoked")(fixture.Revocation(e.authority.Key, leaf, "again", time.Now()))
+	e.refuse(ErrConflict, "already_revoked")(fixture.Revocation(e.authority.Key, leaf, "again", time.Now()))
 
 	// The index survives a restart: it was written with the entries.
 	e.log.Close()
@@ -273,7 +273,7 @@ func TestActionRules(t *testing.T) {
 	// An unregistered key cannot write actions, even naming itself.
 	rogue := fixture.NewIdentity("rogue")
 	spec.Nonce = "nonce-rogue-0123456789"
-	e.refuse(ledger.ErrForbidden, "unregistered_signer")(fixture.Action(rogue, spec))
+	e.refuse(ErrForbidden, "unregistered_signer")(fixture.Action(rogue, spec))
 	// A registered agent cannot write an action in another agent's name.
 	impersonated, err := fixture.Action(pay, spec)
 	if err != nil {
@@ -290,9 +290,9 @@ func TestActionRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.refuse(ledger.ErrForbidden, "agent_mismatch")(envelope.Sign(envelope.KindAction, payload, pay.Key))
+	e.refuse(ErrForbidden, "agent_mismatch")(envelope.Sign(envelope.KindAction, payload, pay.Key))
 	// The authority is not an agent.
-	e.refuse(ledger.ErrForbidden, "unregistered_signer")(fixture.Action(e.authority, spec))
+	e.refuse(ErrForbidden, "unregistered_signer")(fixture.Action(e.authority, spec))
 }
 
 func mustPayload(t *testing.T, raw []byte) []byte {
