@@ -1,7 +1,8 @@
 // Package fileio reads and writes the project's own files safely: a read
-// is bounded in size and refuses what is not a regular file, and a write is
+// is bounded in size and refuses what is not a regular file, a write is
 // atomic (a reader sees the old file or the whole new one, never a part)
-// and durable (fsynced before the rename).
+// and durable (fsynced before the rename), and a new file is never put in
+// place of an existing one.
 package fileio
 
 import (
@@ -67,19 +68,47 @@ func WriteAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err = fill(f, path, data, perm); err != nil {
+		return err
 	}
 	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteNew creates path with mode perm (whatever the umask), writes data
+// and fsyncs it. It never replaces an existing file: if path exists, the
+// error wraps fs.ErrExist. If writing fails after the file was created,
+// the file is removed.
+func WriteNew(path string, data []byte, perm fs.FileMode) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	return fill(f, path, data, perm)
+}
+
+// fill writes data to f, a file just created for path, gives it mode perm
+// (the umask may have narrowed the mode it was created with), fsyncs it
+// and closes it. Errors name path.
+func fill(f *os.File, path string, data []byte, perm fs.FileMode) error {
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
