@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/server"
 )
 
 const demoOrigin = "demo.agentledger.local/log"
@@ -116,13 +117,13 @@ type demo struct {
 	logs   []io.Closer // the open log files
 	// limits are the served ledger's limits; the zero value means the
 	// flags' defaults.
-	limits serveLimits
+	limits server.Limits
 }
 
 // serveLimits returns the ledger limits the demo serves with.
-func (d *demo) serveLimits() serveLimits {
-	if d.limits == (serveLimits{}) {
-		return defaultServeLimits
+func (d *demo) serveLimits() server.Limits {
+	if d.limits == (server.Limits{}) {
+		return server.DefaultLimits()
 	}
 	return d.limits
 }

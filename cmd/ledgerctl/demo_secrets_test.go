@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/agentledger/agentledger/internal/secretscan"
+	"github.com/agentledger/agentledger/ledger/server"
 )
 
 // TestDemoLogsHoldNoSecrets runs the full demo (the ledger and the four
@@ -27,11 +28,11 @@ func TestDemoLogsHoldNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	pems, _ := filepath.Glob(filepath.Join(dir, "agents", "*.pem"))
-	pems = append(pems, filepath.Join(dir, fileAuthorityKey))
+	pems = append(pems, filepath.Join(dir, server.FileAuthorityKey))
 	if len(pems) != 6 {
 		t.Fatalf("want the authority's and five parties' keys, found %v", pems)
 	}
-	secrets, err := secretscan.Secrets(pems, filepath.Join(dir, fileLogKey), demoCustomerData...)
+	secrets, err := secretscan.Secrets(pems, filepath.Join(dir, server.FileLogKey), demoCustomerData...)
 	if err != nil {
 		t.Fatal(err)
 	}

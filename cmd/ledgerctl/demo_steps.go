@@ -17,6 +17,7 @@ import (
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/server"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
@@ -72,9 +73,9 @@ func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func()
 		}
 	}()
 	d.say("1. Create a log and its authority key")
-	vkey, authorityDID, err := initLog(dir, demoOrigin)
+	vkey, authorityDID, err := server.Init(dir, demoOrigin)
 	if err != nil {
-		return nil, stop, err
+		return nil, stop, initHint(err)
 	}
 	d.report.LogKey = vkey
 	d.say("   log key:   %s\n   authority: %s\n   data:      %s", vkey, authorityDID, dir)
@@ -87,8 +88,8 @@ func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func()
 		return nil, stop, err
 	}
 	go func() {
-		served <- serve(ctx, serveConfig{dir: dir, listen: "127.0.0.1:0", addrFile: addrFile,
-			interval: 50 * time.Millisecond, shutdownTimeout: 5 * time.Second, limits: d.serveLimits()}, log)
+		served <- serveHint(server.Run(ctx, server.Config{Dir: dir, Listen: "127.0.0.1:0", AddrFile: addrFile,
+			CheckpointInterval: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Limits: d.serveLimits(), Logger: log}), dir)
 	}()
 	stop = func() { cancel(); <-served }
 	addr, err := waitForFile(ctx, addrFile, served)
@@ -103,7 +104,7 @@ func (d *demo) setup(ctx context.Context, dir string) (env *demoEnv, stop func()
 	if env.verifier, err = note.NewVerifier(vkey); err != nil {
 		return nil, stop, err
 	}
-	authKey, err := keyfile.Read(filepath.Join(dir, fileAuthorityKey))
+	authKey, err := keyfile.Read(filepath.Join(dir, server.FileAuthorityKey))
 	if err != nil {
 		return nil, stop, err
 	}

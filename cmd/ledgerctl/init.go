@@ -1,30 +1,13 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/internal/keyfile"
-	"github.com/agentledger/agentledger/ledger"
-	"github.com/agentledger/agentledger/proofs/did"
-)
-
-// The files of a log's data directory.
-const (
-	fileLogKey       = "log.key"       // note signer key, 0600
-	fileLogPub       = "log.pub"       // note verifier key, 0644
-	fileAuthorityKey = "authority.pem" // PKCS#8 Ed25519 key, 0600
-	fileAuthorityDID = "authority.did" // the authority's did:key, 0644
-	dirDB            = "db"            // the Badger store
+	"github.com/agentledger/agentledger/ledger/server"
 )
 
 func dataFlag() cli.Flag {
@@ -74,9 +57,9 @@ func initCommand(s streams) *cli.Command {
 			if err := checkOrigin(origin); err != nil {
 				return usageErrorf(c, "--origin: %w", err)
 			}
-			vkey, authority, err := initLog(c.String("data"), origin)
+			vkey, authority, err := server.Init(c.String("data"), origin)
 			if err != nil {
-				return err
+				return initHint(err)
 			}
 			fmt.Fprintf(s.out, "log key: %s\nauthority: %s\n", vkey, authority)
 			return nil
@@ -101,123 +84,11 @@ func checkOrigin(origin string) error {
 	return nil
 }
 
-// initLog creates a log in dir and returns its verifier key and the
-// authority's did:key. It refuses a dir that already holds any part of a
-// log; on failure it removes what it created.
-func initLog(dir, origin string) (vkey, authority string, err error) {
-	if err := checkNoLog(dir); err != nil {
-		return "", "", err
+// initHint attaches to an error of server.Init the hint a person can act
+// on.
+func initHint(err error) error {
+	if errors.Is(err, server.ErrLogExists) {
+		return withHint(err, "init never overwrites a log; choose another --data directory")
 	}
-	createdDir := false
-	if _, statErr := os.Stat(dir); errors.Is(statErr, fs.ErrNotExist) {
-		createdDir = true
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", "", fmt.Errorf("creating data directory: %w", err)
-	}
-	var created []string
-	defer func() {
-		if err == nil {
-			return
-		}
-		if createdDir {
-			os.RemoveAll(dir)
-			return
-		}
-		for i := len(created) - 1; i >= 0; i-- {
-			os.RemoveAll(created[i])
-		}
-	}()
-	create := func(name string, data []byte, perm fs.FileMode) error {
-		path := filepath.Join(dir, name)
-		if err := writeNewFile(path, data, perm); err != nil {
-			return err
-		}
-		created = append(created, path)
-		return nil
-	}
-
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		return "", "", fmt.Errorf("generating the log key: %w", err)
-	}
-	if err := create(fileLogKey, []byte(skey+"\n"), 0o600); err != nil {
-		return "", "", err
-	}
-	if err := create(fileLogPub, []byte(vkey+"\n"), 0o644); err != nil {
-		return "", "", err
-	}
-
-	key, err := keyfile.Generate()
-	if err != nil {
-		return "", "", err
-	}
-	authority = did.FromPublicKey(key.Public().(ed25519.PublicKey))
-	keyPath := filepath.Join(dir, fileAuthorityKey)
-	if err := keyfile.Write(keyPath, key); err != nil {
-		return "", "", fmt.Errorf("writing %s: %w", keyPath, err)
-	}
-	created = append(created, keyPath)
-	if err := create(fileAuthorityDID, []byte(authority+"\n"), 0o644); err != nil {
-		return "", "", err
-	}
-
-	dbPath := filepath.Join(dir, dirDB)
-	if _, statErr := os.Stat(dbPath); errors.Is(statErr, fs.ErrNotExist) {
-		created = append(created, dbPath)
-	}
-	if err := ledger.Create(dbPath, origin); err != nil {
-		return "", "", err
-	}
-	return vkey, authority, nil
-}
-
-// checkNoLog refuses a directory holding any file of a log, or a non-empty
-// store directory.
-func checkNoLog(dir string) error {
-	for _, name := range []string{fileLogKey, fileLogPub, fileAuthorityKey, fileAuthorityDID} {
-		path := filepath.Join(dir, name)
-		if _, err := os.Lstat(path); err == nil {
-			return withHint(fmt.Errorf("%s already holds a log: %s exists", dir, path),
-				"init never overwrites a log; choose another --data directory")
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("checking %s: %w", path, err)
-		}
-	}
-	entries, err := os.ReadDir(filepath.Join(dir, dirDB))
-	if err == nil && len(entries) > 0 {
-		return withHint(fmt.Errorf("%s already holds a log store: %s is not empty", dir, filepath.Join(dir, dirDB)),
-			"init never overwrites a log; choose another --data directory")
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("checking %s: %w", filepath.Join(dir, dirDB), err)
-	}
-	return nil
-}
-
-// writeNewFile creates path with mode perm and writes data, refusing to
-// replace an existing file.
-func writeNewFile(path string, data []byte, perm fs.FileMode) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(path)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	// The umask may have narrowed perm; the public files are meant to be
-	// readable.
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
+	return err
 }

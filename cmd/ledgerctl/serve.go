@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,19 +12,11 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/internal/connlimit"
-	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger"
-	"github.com/agentledger/agentledger/ledger/httpapi"
-	"github.com/agentledger/agentledger/ledger/registry"
-	"github.com/agentledger/agentledger/ledger/signerlimit"
-	"github.com/agentledger/agentledger/proofs/did"
+	"github.com/agentledger/agentledger/ledger/server"
 )
 
 func serveCommand(s streams) *cli.Command {
@@ -82,19 +71,19 @@ func serveCommand(s streams) *cli.Command {
 			},
 			&cli.IntFlag{
 				Name:    "max-conns",
-				Value:   httpapi.DefaultMaxConns,
+				Value:   server.DefaultMaxConns,
 				Usage:   "most client connections open at once; beyond, a silent or idle one is closed to make room, or new ones wait while all are busy (0: no limit)",
 				EnvVars: []string{"LEDGER_MAX_CONNS"},
 			},
 			&cli.Float64Flag{
 				Name:    "signer-rate",
-				Value:   httpapi.DefaultSignerRate,
+				Value:   server.DefaultSignerRate,
 				Usage:   "entries per second each registered agent may write; beyond, POST /v1/entries answers 429 with Retry-After (0: no limit; the authority is never limited)",
 				EnvVars: []string{"LEDGER_SIGNER_RATE"},
 			},
 			&cli.IntFlag{
 				Name:    "signer-burst",
-				Value:   httpapi.DefaultSignerBurst,
+				Value:   server.DefaultSignerBurst,
 				Usage:   "entries each registered agent may write in one burst, the bucket size of --signer-rate (0: no limit)",
 				EnvVars: []string{"LEDGER_SIGNER_BURST"},
 			},
@@ -125,190 +114,39 @@ func serveCommand(s streams) *cli.Command {
 			if c.Int("max-conns") < 0 || c.Float64("signer-rate") < 0 || c.Int("signer-burst") < 0 {
 				return usageErrorf(c, "--max-conns, --signer-rate and --signer-burst must not be negative")
 			}
-			cfg := serveConfig{
-				dir:             c.String("data"),
-				listen:          c.String("listen"),
-				addrFile:        c.String("addr-file"),
-				interval:        c.Duration("checkpoint-interval"),
-				shutdownTimeout: c.Duration("shutdown-timeout"),
-				limits: serveLimits{maxConns: c.Int("max-conns"),
-					signerRate: c.Float64("signer-rate"), signerBurst: c.Int("signer-burst")},
+			cfg := server.Config{
+				Dir:                c.String("data"),
+				Listen:             c.String("listen"),
+				AddrFile:           c.String("addr-file"),
+				CheckpointInterval: c.Duration("checkpoint-interval"),
+				ShutdownTimeout:    c.Duration("shutdown-timeout"),
+				Limits: server.Limits{MaxConns: c.Int("max-conns"),
+					SignerRate: c.Float64("signer-rate"), SignerBurst: c.Int("signer-burst")},
+				Logger: logger,
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, cfg, logger)
+			return serveHint(server.Run(ctx, cfg), cfg.Dir)
 		},
 	}
 }
 
-type serveConfig struct {
-	dir             string
-	listen          string
-	addrFile        string
-	interval        time.Duration
-	shutdownTimeout time.Duration
-	limits          serveLimits
-}
-
-// serveLimits bound what hostile clients can take from the server. Zero
-// values mean no limit.
-type serveLimits struct {
-	maxConns    int     // connections open at once
-	signerRate  float64 // entries/s per registered agent
-	signerBurst int
-}
-
-// defaultServeLimits are the flags' defaults.
-var defaultServeLimits = serveLimits{maxConns: httpapi.DefaultMaxConns,
-	signerRate: httpapi.DefaultSignerRate, signerBurst: httpapi.DefaultSignerBurst}
-
-// serve runs the ledger server until ctx ends, then shuts it down: the HTTP
-// server first (waiting for requests in flight), then the log.
-func serve(ctx context.Context, cfg serveConfig, logger zerolog.Logger) (err error) {
-	signer, err := readSigner(filepath.Join(cfg.dir, fileLogKey))
-	if err != nil {
-		return err
+// serveHint attaches to an error of server.Run, serving the data directory
+// dir, the hint a person can act on.
+func serveHint(err error, dir string) error {
+	switch {
+	case errors.Is(err, server.ErrNotDataDir):
+		return withHint(err, "is --data a directory created by 'ledgerctl init'?")
+	case errors.Is(err, server.ErrLogKeyExposed):
+		return withHint(err, fmt.Sprintf("run: chmod 600 %s", filepath.Join(dir, server.FileLogKey)))
+	case errors.Is(err, server.ErrOpen):
+		return withHint(err, fmt.Sprintf("is %s a log created by 'ledgerctl init', and not served by another process?", dir))
+	case errors.Is(err, server.ErrListen):
+		return withHint(err, "choose another --listen address, or port 0 for a free one")
+	case errors.Is(err, ledger.ErrStorageFailed):
+		return withHint(err, "fix the storage (free disk space, check the device), then start the ledger again")
 	}
-	authority, err := readAuthority(filepath.Join(cfg.dir, fileAuthorityDID))
-	if err != nil {
-		return err
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	l, err := ledger.Open(ledger.Options{
-		Dir:                filepath.Join(cfg.dir, dirDB),
-		Signer:             signer,
-		CheckpointInterval: cfg.interval,
-		Logger:             &logger,
-		Registerer:         reg,
-		Indexer:            registry.Indexer{},
-	})
-	if err != nil {
-		return withHint(err,
-			fmt.Sprintf("is %s a log created by 'ledgerctl init', and not served by another process?", cfg.dir))
-	}
-	defer func() {
-		if cerr := l.Close(); cerr != nil {
-			logger.Error().Err(cerr).Msg("closing the log")
-			if err == nil {
-				err = fmt.Errorf("closing the log: %w", cerr)
-			}
-		}
-	}()
-
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return withHint(fmt.Errorf("listening: %w", err),
-			"choose another --listen address, or port 0 for a free one")
-	}
-	addr := ln.Addr().String()
-	var limited *connlimit.Listener
-	if cfg.limits.maxConns > 0 {
-		limited = connlimit.New(ln, cfg.limits.maxConns)
-		ln = limited
-		reg.MustRegister(limited.Metric("ledger"))
-	}
-	authorityDID := did.FromPublicKey(authority)
-	lim, err := signerlimit.New(signerlimit.Options{Rate: cfg.limits.signerRate, Burst: cfg.limits.signerBurst,
-		Exempt: func(signer string) bool { return signer == authorityDID }})
-	if err != nil {
-		return err
-	}
-	rg := registry.New(l, authority)
-	if lim != nil {
-		rg.LimitSigners(lim)
-	}
-	api := httpapi.New(l, rg, logger, reg)
-	if err := api.RegisterMetrics(reg); err != nil {
-		return err
-	}
-	api.ServeRegistry(rg)
-	srv := httpapi.HTTPServer(addr, api)
-	if limited != nil {
-		srv.ConnState = limited.ConnState
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	if cfg.addrFile != "" {
-		if err := fileio.WriteAtomic(cfg.addrFile, []byte(addr+"\n"), 0o644); err != nil {
-			shutdown(srv, cfg.shutdownTimeout, logger)
-			return err
-		}
-		defer os.Remove(cfg.addrFile)
-	}
-	logger.Info().Str("addr", addr).Str("origin", l.Origin()).Uint64("size", l.Size()).
-		Str("authority", authorityDID).Int("max_conns", cfg.limits.maxConns).
-		Float64("signer_rate", cfg.limits.signerRate).Int("signer_burst", cfg.limits.signerBurst).Msg("serving")
-
-	select {
-	case <-ctx.Done():
-		logger.Info().Msg("shutting down")
-		shutdown(srv, cfg.shutdownTimeout, logger)
-		<-served
-		return nil
-	case err := <-served:
-		return fmt.Errorf("serving http: %w", err)
-	case <-l.Failed():
-		// The store failed in a way this process cannot undo: exit non-zero
-		// so that a supervisor restarts the ledger, which then recovers
-		// what is durable.
-		logger.Error().Err(l.Err()).Msg("storage failed; exiting for a restart")
-		shutdown(srv, cfg.shutdownTimeout, logger)
-		<-served
-		return withHint(l.Err(), "fix the storage (free disk space, check the device), then start the ledger again")
-	}
-}
-
-// shutdown stops srv gracefully, closing it outright after timeout.
-func shutdown(srv *http.Server, timeout time.Duration, logger zerolog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		logger.Warn().Err(err).Msg("graceful shutdown timed out; closing connections")
-		srv.Close()
-	}
-}
-
-// readSigner loads the log's note signer key, refusing a file that others
-// may read. Errors never contain the key.
-func readSigner(path string) (note.Signer, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, withHint(fmt.Errorf("reading the log key: %w", err),
-			"is --data a directory created by 'ledgerctl init'?")
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, withHint(fmt.Errorf("log key %s has mode %#o and may be read by others", path, perm),
-			fmt.Sprintf("run: chmod 600 %s", path))
-	}
-	data, err := fileio.ReadLimit(path, maxKeyFile, "log key")
-	if err != nil {
-		return nil, err
-	}
-	defer clear(data)
-	signer, err := note.NewSigner(strings.TrimSpace(string(data)))
-	if err != nil {
-		return nil, fmt.Errorf("log key %s: not a note signer key: %w", path, err)
-	}
-	return signer, nil
-}
-
-// readAuthority loads the authority's did:key.
-func readAuthority(path string) (ed25519.PublicKey, error) {
-	data, err := fileio.ReadLimit(path, maxKeyFile, "authority did file")
-	if err != nil {
-		return nil, withHint(err, "is --data a directory created by 'ledgerctl init'?")
-	}
-	pub, err := did.Parse(strings.TrimSpace(string(data)))
-	if err != nil {
-		return nil, fmt.Errorf("authority did file %s: %w", path, err)
-	}
-	return pub, nil
+	return err
 }
 
 // newLogger builds the server's zerolog logger on w from --log-format and

@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/internal/secretscan"
+	"github.com/agentledger/agentledger/ledger/server"
 	"github.com/agentledger/agentledger/ledger/verified"
 )
 
@@ -256,8 +257,8 @@ func judgeSoak(ctx context.Context, s *soakStack, cfg soakConfig, binary string,
 // auditFull runs `ledgerctl audit --full` over the whole log.
 func (s *soakStack) auditFull(ctx context.Context, binary string) soakCheck {
 	logDir := filepath.Join(s.dir, "log")
-	cmd := exec.CommandContext(ctx, binary, "audit", "--ledger", s.url("ledger"), "--log-key", filepath.Join(logDir, fileLogPub),
-		"--state", filepath.Join(s.dir, "audit"), "--full", "--authority", filepath.Join(logDir, fileAuthorityDID))
+	cmd := exec.CommandContext(ctx, binary, "audit", "--ledger", s.url("ledger"), "--log-key", filepath.Join(logDir, server.FileLogPub),
+		"--state", filepath.Join(s.dir, "audit"), "--full", "--authority", filepath.Join(logDir, server.FileAuthorityDID))
 	out, err := cmd.CombinedOutput()
 	c := soakCheck{Name: "ledgerctl audit --full is clean", OK: err == nil}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
@@ -339,8 +340,8 @@ func (s *soakStack) checkExits(rep *soakReport) soakCheck {
 // numbers and the customer's address and email.
 func (s *soakStack) checkSecrets() soakCheck {
 	pems, _ := filepath.Glob(filepath.Join(s.dir, "keys", "*.pem"))
-	pems = append(pems, filepath.Join(s.dir, "log", fileAuthorityKey))
-	secrets, err := secretscan.Secrets(pems, filepath.Join(s.dir, "log", fileLogKey), demoCustomerData...)
+	pems = append(pems, filepath.Join(s.dir, "log", server.FileAuthorityKey))
+	secrets, err := secretscan.Secrets(pems, filepath.Join(s.dir, "log", server.FileLogKey), demoCustomerData...)
 	if err != nil {
 		return soakCheck{Name: "no secret in any log", Detail: err.Error()}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/server"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/envelope"
 )
@@ -62,9 +63,9 @@ func startSoakStack(ctx context.Context, binary, dir string, rng *rand.Rand) (*s
 			return nil, err
 		}
 	}
-	vkey, authorityDID, err := initLog(logDir, soakOrigin)
+	vkey, authorityDID, err := server.Init(logDir, soakOrigin)
 	if err != nil {
-		return nil, err
+		return nil, initHint(err)
 	}
 	s := &soakStack{dir: dir, procs: map[string]*soakProc{}, vkey: vkey, ids: map[string]fixture.Identity{}, bundles: map[string][]byte{}}
 	if s.verifier, err = note.NewVerifier(vkey); err != nil {
@@ -92,7 +93,7 @@ func startSoakStack(ctx context.Context, binary, dir string, rng *rand.Rand) (*s
 		return s, err
 	}
 
-	common := []string{"--ledger", ledgerURL, "--log-key", filepath.Join(logDir, fileLogPub),
+	common := []string{"--ledger", ledgerURL, "--log-key", filepath.Join(logDir, server.FileLogPub),
 		"--authority", authorityDID, "--refresh", "100ms", "--log-format", "json"}
 	cfg, _ := json.Marshal(map[string]string{
 		"inventory_url": "http://" + addrs["inventory"], "inventory_did": s.ids["inventory-agent"].DID,
@@ -123,7 +124,7 @@ func startSoakStack(ctx context.Context, binary, dir string, rng *rand.Rand) (*s
 // issues soakContracts, and keeps every contract's proof: the order
 // agent's in DIR/contracts for it to load, all of them in memory.
 func (s *soakStack) seed(ctx context.Context, logDir, keyDir string) error {
-	authKey, err := keyfile.Read(filepath.Join(logDir, fileAuthorityKey))
+	authKey, err := keyfile.Read(filepath.Join(logDir, server.FileAuthorityKey))
 	if err != nil {
 		return err
 	}

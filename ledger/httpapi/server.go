@@ -40,22 +40,6 @@ const (
 	MaxHeaderBytes    = 16 << 10
 )
 
-// Defaults of the limits on hostile clients (ledgerctl serve's flags).
-const (
-	// DefaultMaxConns bounds the connections open at once. Beyond it, the
-	// connection longest without a request in progress is closed to make
-	// room (ledgerctl serve uses package connlimit), so a flood of idle
-	// connections neither exhausts file descriptors nor locks honest
-	// clients out.
-	DefaultMaxConns = 4096
-	// DefaultSignerRate and DefaultSignerBurst bound each registered
-	// agent's writes (entries/s, and at once). The demo's order flow writes
-	// about 5 entries per order, so an agent stays far below the rate at
-	// hundreds of orders per second.
-	DefaultSignerRate  = 1000
-	DefaultSignerBurst = 2000
-)
-
 // Submitter admits an entry: it checks it and appends it, returning its
 // durable index. registry.Registry is the one admission path of the
 // ledger; a Submitter MUST NOT append what it has not checked. Its errors
