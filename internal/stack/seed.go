@@ -166,4 +166,3 @@ func (w *World) Entry(what string) (Written, bool) {
 	}
 	return Written{}, false
 }
-
