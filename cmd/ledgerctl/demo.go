@@ -1,23 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/ledger/server"
+	"github.com/agentledger/agentledger/internal/demo"
 )
-
-const demoOrigin = "demo.agentledger.local/log"
 
 // demoCommand is `ledgerctl demo`.
 func demoCommand() *cli.Command {
@@ -63,184 +54,23 @@ Example:
 			if n := c.Int("orders"); n < 1 || n > 1000 {
 				return usageErrorf(c, "--orders %d: want 1 to 1000", n)
 			}
-			d := &demo{out: c.App.Writer, json: c.Bool("json"), orders: c.Int("orders"), color: isTerminal(c.App.Writer),
-				report: demoReport{DataDir: dir, Kept: keep}, logDir: filepath.Join(dir, "logs")}
-			err := d.run(c.Context, dir)
-			d.closeLogs()
-			if d.json {
-				if perr := printJSON(c.App.Writer, d.report); perr != nil && err == nil {
+			cfg := demo.Config{Dir: dir, Kept: keep, Orders: c.Int("orders"), Out: c.App.Writer, Color: isTerminal(c.App.Writer)}
+			if c.Bool("json") {
+				cfg.Out = nil
+			}
+			report, err := demo.Run(c.Context, cfg)
+			if c.Bool("json") {
+				if perr := printJSON(c.App.Writer, report); perr != nil && err == nil {
 					err = perr
 				}
 			}
 			if err != nil {
-				return err
+				return serveHint(initHint(err), dir)
 			}
-			if !d.report.OK {
+			if !report.OK {
 				return errors.New("some demo expectations did not hold")
 			}
 			return nil
 		},
 	}
-}
-
-// demoReport is the --json output.
-type demoReport struct {
-	OK      bool        `json:"ok"`
-	Orders  int         `json:"orders_placed"`
-	LogKey  string      `json:"log_key"`
-	DataDir string      `json:"data_dir"`
-	Kept    bool        `json:"kept"`
-	Steps   []demoStep  `json:"steps"`
-	Entries []demoEntry `json:"entries"`
-}
-
-type demoStep struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
-}
-
-// demoEntry is one entry the demo wrote: what it is and where it sits.
-type demoEntry struct {
-	What  string `json:"what"`
-	ID    string `json:"id,omitempty"` // did:key of an agent, or contract id
-	Index uint64 `json:"index"`
-}
-
-type demo struct {
-	orders int
-	out    io.Writer
-	json   bool
-	color  bool
-	report demoReport
-	logDir string      // where the ledger and the agents log; "" for no logs
-	logs   []io.Closer // the open log files
-	// limits are the served ledger's limits; the zero value means the
-	// flags' defaults.
-	limits server.Limits
-}
-
-// serveLimits returns the ledger limits the demo serves with.
-func (d *demo) serveLimits() server.Limits {
-	if d.limits == (server.Limits{}) {
-		return server.DefaultLimits()
-	}
-	return d.limits
-}
-
-// logger is the JSON log of one process of the demo, in logDir/NAME.log,
-// or no log without a logDir.
-func (d *demo) logger(name string) (zerolog.Logger, error) {
-	if d.logDir == "" {
-		return zerolog.Nop(), nil
-	}
-	if err := os.MkdirAll(d.logDir, 0o700); err != nil {
-		return zerolog.Nop(), err
-	}
-	f, err := os.OpenFile(filepath.Join(d.logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return zerolog.Nop(), err
-	}
-	d.logs = append(d.logs, f)
-	return zerolog.New(f).With().Timestamp().Str("process", name).Logger(), nil
-}
-
-// closeLogs closes every log file the demo opened.
-func (d *demo) closeLogs() {
-	for _, f := range d.logs {
-		f.Close()
-	}
-	d.logs = nil
-}
-
-func (d *demo) say(format string, args ...any) {
-	if !d.json {
-		fmt.Fprintf(d.out, format+"\n", args...)
-	}
-}
-
-// expect records one expectation and prints it.
-func (d *demo) expect(name string, ok bool, detail string) {
-	d.report.Steps = append(d.report.Steps, demoStep{Name: name, OK: ok, Detail: detail})
-	mark, paint := "ok  ", "\x1b[32m"
-	if !ok {
-		mark, paint = "FAIL", "\x1b[31m"
-	}
-	if d.color {
-		mark = paint + mark + "\x1b[0m"
-	}
-	d.say("  [%s] %s: %s", mark, name, detail)
-}
-
-func (d *demo) finish() error {
-	d.report.OK = len(d.report.Steps) > 0
-	for _, s := range d.report.Steps {
-		d.report.OK = d.report.OK && s.OK
-	}
-	if d.report.OK {
-		d.say("\nAll %d expectations held.", len(d.report.Steps))
-	} else {
-		d.say("\nSome expectations did not hold.")
-	}
-	if d.report.Kept {
-		d.say("The log is kept in %s: serve it with 'ledgerctl serve --data %s'.", d.report.DataDir, d.report.DataDir)
-	}
-	return nil
-}
-
-// waitForFile waits for the server to write its address file, or to fail.
-func waitForFile(ctx context.Context, path string, served <-chan error) (string, error) {
-	deadline := time.After(20 * time.Second)
-	for {
-		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b)), nil
-		}
-		select {
-		case err := <-served:
-			return "", fmt.Errorf("the demo ledger stopped: %w", err)
-		case <-deadline:
-			return "", errors.New("the demo ledger did not start within 20s")
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-func refusedWith(err error, status int, code string) bool {
-	var apiErr *client.APIError
-	return errors.As(err, &apiErr) && apiErr.Status == status && apiErr.Code == code
-}
-
-func describeAppend(res client.AppendResult, err error) string {
-	if err != nil {
-		return err.Error()
-	}
-	return fmt.Sprintf("index %d", res.Index)
-}
-
-func describeRefusal(err error) string {
-	var apiErr *client.APIError
-	if errors.As(err, &apiErr) {
-		return fmt.Sprintf("%d %s", apiErr.Status, apiErr.Code)
-	}
-	if err == nil {
-		return "accepted, but should have been refused"
-	}
-	return err.Error()
-}
-
-func describeCheck(err error, ok string) string {
-	if err != nil {
-		return err.Error()
-	}
-	return ok
-}
-
-// nilIfErr inverts an expected failure: nil when err is set.
-func nilIfErr(err error) error {
-	if err != nil {
-		return nil
-	}
-	return errors.New("accepted, but should have been refused")
 }

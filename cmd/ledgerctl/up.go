@@ -12,7 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/internal/fileio"
+	"github.com/agentledger/agentledger/internal/stack"
 )
 
 // upCommand is `ledgerctl up`.
@@ -57,52 +57,31 @@ Example:
 
 // up brings the stack up, prints how to reach it, and waits for ctx.
 func up(ctx context.Context, out io.Writer, dir string) error {
-	d := &demo{out: io.Discard, json: true, report: demoReport{DataDir: dir, Kept: true}, logDir: filepath.Join(dir, "logs")}
-	defer d.closeLogs()
-	env, stopLedger, err := d.setup(ctx, dir)
+	s, err := stack.Start(ctx, stack.Config{Dir: dir, KeepKeys: true, Logs: filepath.Join(dir, "logs")})
 	if err != nil {
-		return err
+		return serveHint(initHint(err), dir)
 	}
-	defer stopLedger()
-	stack, err := d.startAgents(ctx, env.cl, env.verifier, env.authority.DID, dir, env.ids, demoStock)
+	defer s.Stop()
+	paths, err := s.WriteFiles()
 	if err != nil {
-		return err
-	}
-	defer stack.stop()
-	proofDir := filepath.Join(dir, "contracts")
-	if err := os.MkdirAll(proofDir, 0o755); err != nil {
 		return err
 	}
 	var proofs []string
-	for _, c := range demoContracts {
-		what := c.caller + " -> " + c.callee
-		b, err := env.cl.Bundle(ctx, d.entry("contract "+what).Index, 0)
-		if err != nil {
-			return err
-		}
-		path := filepath.Join(proofDir, c.caller+"--"+c.callee+proofExt)
-		if err := fileio.WriteAtomic(path, b, 0o644); err != nil {
-			return err
-		}
-		proofs = append(proofs, fmt.Sprintf("  %-34s %s  (%s)", what, path, strings.Join(c.scopes, " ")))
+	for _, g := range stack.Grants() {
+		proofs = append(proofs, fmt.Sprintf("  %-34s %s  (%s)", g.What(), paths[g.What()], strings.Join(g.Scopes, " ")))
 	}
-	// Each agent's address, for scripts: DIR/agents/ROLE.addr, written last.
-	for role, u := range stack.urls {
-		if err := fileio.WriteAtomic(filepath.Join(dir, "agents", role+".addr"), []byte(strings.TrimPrefix(u, "http://")+"\n"), 0o644); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out, "ledger       %s\n", env.cl.URL())
-	fmt.Fprintf(out, "log key      %s\n", env.vkey)
-	fmt.Fprintf(out, "authority    %s\n", env.authority.DID)
+	storefrontKey := filepath.Join(dir, "agents", "storefront.pem")
+	fmt.Fprintf(out, "ledger       %s\n", s.Ledger.Client.URL())
+	fmt.Fprintf(out, "log key      %s\n", s.Ledger.VKey)
+	fmt.Fprintf(out, "authority    %s\n", s.Ledger.Authority.DID)
 	fmt.Fprintf(out, "data         %s\n", dir)
 	for _, role := range []string{"order", "inventory", "payment", "fulfillment"} {
-		fmt.Fprintf(out, "%-12s %s  %s\n", role, stack.urls[role], stack.nodes[role].DID)
+		fmt.Fprintf(out, "%-12s %s  %s\n", role, s.Agents.URLs[role], s.Agents.Nodes[role].DID)
 	}
-	fmt.Fprintf(out, "storefront   %s  key %s\n", env.ids["storefront"].DID, filepath.Join(dir, "agents", "storefront.pem"))
+	fmt.Fprintf(out, "storefront   %s  key %s\n", s.World.IDs["storefront"].DID, storefrontKey)
 	fmt.Fprintf(out, "contracts\n%s\n", strings.Join(proofs, "\n"))
 	fmt.Fprintf(out, "\nPlace an order as the storefront:\n  ledgerctl call --key %s --contract %s \\\n    --url %s/v1/orders --action order:create --body order.json\n",
-		filepath.Join(dir, "agents", "storefront.pem"), filepath.Join(proofDir, "storefront--order-agent"+proofExt), stack.urls["order"])
+		storefrontKey, paths["storefront -> order-agent"], s.Agents.URLs["order"])
 	fmt.Fprintf(out, "Running; press Ctrl-C to stop.\n")
 	<-ctx.Done()
 	return nil

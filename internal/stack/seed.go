@@ -66,9 +66,9 @@ type Issued struct {
 
 // A Written is an entry the seeding wrote: what it is and where it sits.
 type Written struct {
-	What  string // "registration NAME" or "contract CALLER -> CALLEE"
-	ID    string // the party's did:key, or the contract's id
-	Index uint64
+	What  string `json:"what"`         // "registration NAME" or "contract CALLER -> CALLEE"
+	ID    string `json:"id,omitempty"` // the party's did:key, or the contract's id
+	Index uint64 `json:"index"`
 }
 
 // A World is the seed's parties registered and its contracts issued.

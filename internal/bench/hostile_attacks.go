@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -16,14 +16,17 @@ import (
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/node"
+	"github.com/agentledger/agentledger/internal/identity"
+	"github.com/agentledger/agentledger/internal/stack"
 	"github.com/agentledger/agentledger/internal/testkit/attack"
-	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/httpapi"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // hostileTargets is what the hostile benchmark measures and attacks: the
-// ledger and the inventory agent of a demo stack.
+// ledger and the inventory agent of the seed's stack.
 type hostileTargets struct {
 	ledgerURL, agentURL   string // base URLs
 	ledgerAddr, agentAddr string // host:port
@@ -31,18 +34,24 @@ type hostileTargets struct {
 	order                 *caller.Client // the order agent's signed client
 	inventoryDID          string
 	check                 caller.Contract // order -> inventory, for inventory:check
-	storefront, spammer   fixture.Identity
-	rogue                 fixture.Identity // registered nowhere
+	storefront, spammer   identity.Identity
+	rogue                 identity.Identity // registered nowhere
 	orderDID              string
 	honestN, spamN        atomic.Int64
 	attackHC              *http.Client
 }
 
-func newHostileTargets(ctx context.Context, env *demoEnv, stack *demoStack) (*hostileTargets, error) {
-	t := &hostileTargets{ledgerURL: env.cl.URL(), agentURL: stack.urls["inventory"], cl: env.cl, order: stack.order,
-		inventoryDID: stack.nodes["inventory"].DID, storefront: env.ids["storefront"], orderDID: env.ids["order-agent"].DID,
-		spammer: fixture.NewIdentity("spammer"), rogue: fixture.NewIdentity("rogue"),
+func newHostileTargets(ctx context.Context, s *stack.Stack) (*hostileTargets, error) {
+	ids := s.World.IDs
+	t := &hostileTargets{ledgerURL: s.Ledger.Client.URL(), agentURL: s.Agents.URLs["inventory"], cl: s.Ledger.Client,
+		order: s.Agents.Nodes["order"].Caller, inventoryDID: s.Agents.Nodes["inventory"].DID,
+		storefront: ids["storefront"], orderDID: ids["order-agent"].DID,
 		attackHC: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+	strangers, err := identity.NewMany("spammer", "rogue")
+	if err != nil {
+		return nil, err
+	}
+	t.spammer, t.rogue = strangers[0], strangers[1]
 	for _, u := range []struct {
 		raw  string
 		addr *string
@@ -53,13 +62,12 @@ func newHostileTargets(ctx context.Context, env *demoEnv, stack *demoStack) (*ho
 		}
 		*u.addr = p.Host
 	}
-	var err error
 	if t.check, err = t.order.Pick(t.inventoryDID, "inventory:check"); err != nil {
 		return nil, err
 	}
-	raw, err := fixture.Registration(env.authority.Key, t.spammer, "low", time.Now())
+	raw, err := s.Ledger.Authority.Register(t.spammer, "low", time.Now())
 	if err == nil {
-		_, err = env.cl.Append(ctx, raw)
+		_, err = t.cl.Append(ctx, raw)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("registering the spamming agent: %w", err)
@@ -87,7 +95,7 @@ func (t *hostileTargets) honestCall(ctx context.Context) error {
 // honestAppend is one action entry appended by the storefront, a
 // registered agent within its rate.
 func (t *hostileTargets) honestAppend(ctx context.Context) error {
-	raw, err := fixture.NthAction(t.storefront, t.orderDID, int(t.honestN.Add(1)))
+	raw, err := nthAction(t.storefront, t.orderDID, int(t.honestN.Add(1)))
 	if err != nil {
 		return err
 	}
@@ -106,7 +114,7 @@ type hostileAttack struct {
 	attack func(ctx context.Context, tally *attack.Tally)
 }
 
-func (t *hostileTargets) phases(o hostileOptions) []hostileAttack {
+func (t *hostileTargets) phases(o HostileOptions) []hostileAttack {
 	half := o.Attackers / 2
 	// both runs f against each server with half the attackers.
 	both := func(f func(ctx context.Context, addr, path string, maxHeader int) func(tally *attack.Tally)) func(context.Context, *attack.Tally) {
@@ -156,7 +164,7 @@ func (t *hostileTargets) phases(o hostileOptions) []hostileAttack {
 		{"bad-signatures", t.badSignatures(half)},
 		{"append-spam", func(ctx context.Context, tally *attack.Tally) {
 			attack.Loop(ctx, o.Attackers, func(ctx context.Context) {
-				raw, err := fixture.NthAction(t.spammer, t.orderDID, int(t.spamN.Add(1)))
+				raw, err := nthAction(t.spammer, t.orderDID, int(t.spamN.Add(1)))
 				if err != nil {
 					tally.Add("error")
 					return
@@ -182,13 +190,13 @@ func (t *hostileTargets) badSignatures(workers int) func(context.Context, *attac
 			return
 		}
 		template.Header.Set(httpsig.HeaderSignature, "sig1=:"+strings.Repeat("A", 86)+"==:")
-		forgedEntry, err := fixture.NthAction(t.rogue, t.orderDID, 1)
+		forgedEntry, err := nthAction(t.rogue, t.orderDID, 1)
 		if err != nil {
 			tally.Add("error")
 			return
 		}
 		forgedEntry = bytes.ReplaceAll(forgedEntry, []byte(t.rogue.DID), []byte(t.storefront.DID))
-		unregistered, _ := fixture.NthAction(t.rogue, t.orderDID, 2)
+		unregistered, _ := nthAction(t.rogue, t.orderDID, 2)
 		ledgerBodies := [][]byte{[]byte(`{"payloadType":`), unregistered, forgedEntry}
 		var n atomic.Int64
 		var wg sync.WaitGroup
@@ -211,4 +219,12 @@ func (t *hostileTargets) badSignatures(workers int) func(context.Context, *attac
 		})
 		wg.Wait()
 	}
+}
+
+// nthAction is agent's n-th approval of an inventory:check by caller
+// under a made-up contract: a valid action entry, distinct for each n.
+func nthAction(agent identity.Identity, caller string, n int) ([]byte, error) {
+	return agent.Approve(identity.Approval{Caller: caller,
+		Contract: statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("contract"))},
+		Action:   "inventory:check", Body: []byte(`{}`), Nonce: fmt.Sprintf("nonce-%016d", n), Time: time.Now()})
 }
