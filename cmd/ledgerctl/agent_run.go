@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -9,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -118,45 +118,29 @@ func agentRun(c *cli.Context, s streams) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.New(ctx, node.Config{Key: key, Ledger: c.String("ledger"),
-		Policy:  verify.TrustPolicy{LogKey: v, Authority: authority, MaxCheckpointAge: c.Duration("max-checkpoint-age")},
-		DataDir: c.String("data"), Listen: c.String("listen"), Logger: logger.With().Str("role", string(role)).Logger(),
-		Refresh: c.Duration("refresh"), Contract: contracts, MaxConns: maxConns})
-	if err != nil {
-		return err
-	}
 	cfg, err := roleConfig(c, role)
 	if err != nil {
-		n.DB.Close()
 		return err
 	}
-	background, err := roles.Mount(n, role, cfg)
-	if err != nil {
-		n.DB.Close()
-		return err
-	}
-	addr, err := n.Listen()
-	if err != nil {
-		n.DB.Close()
+	a, err := roles.Start(ctx, node.Config{Key: key, Ledger: c.String("ledger"),
+		Policy:  verify.TrustPolicy{LogKey: v, Authority: authority, MaxCheckpointAge: c.Duration("max-checkpoint-age")},
+		DataDir: c.String("data"), Listen: c.String("listen"), Logger: logger.With().Str("role", string(role)).Logger(),
+		Refresh: c.Duration("refresh"), Contract: contracts, MaxConns: maxConns}, role, cfg)
+	if errors.Is(err, roles.ErrListen) {
 		return withHint(err, "choose another --listen address, or port 0 for a free one")
 	}
+	if err != nil {
+		return err
+	}
 	if path := c.String("addr-file"); path != "" {
-		if err := fileio.WriteAtomic(path, []byte(addr+"\n"), 0o644); err != nil {
-			n.DB.Close()
+		if err := fileio.WriteAtomic(path, []byte(a.Addr+"\n"), 0o644); err != nil {
+			a.DB.Close()
 			return err
 		}
 		defer os.Remove(path)
 	}
-	fmt.Fprintf(s.out, "agent %s (%s) serving on http://%s\n", n.DID, role, addr)
-	done := make(chan struct{})
-	go func() { background(ctx); close(done) }()
-	err = n.Serve(ctx)
-	stop()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-	}
-	return err
+	fmt.Fprintf(s.out, "agent %s (%s) serving on http://%s\n", a.DID, role, a.Addr)
+	return a.Run(ctx)
 }
 
 // readContracts reads every *.tlog-proof file in dir (none if dir is "").

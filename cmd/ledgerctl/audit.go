@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/internal/fileio"
-	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/ledger/verified"
+	"github.com/agentledger/agentledger/internal/auditor"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 )
@@ -26,11 +21,6 @@ import (
 const (
 	exitInconsistent = 3
 	exitViolations   = 4
-)
-
-// The audit state directory's files.
-const (
-	auditCheckpointFile = "checkpoint"
 )
 
 func auditCommand(s streams) *cli.Command {
@@ -95,13 +85,13 @@ Example:
 			if err != nil {
 				return err
 			}
-			var src auditSource = mirrorSource{dir: c.String("dir"), v: v}
+			src := auditor.Mirror(c.String("dir"), v)
 			if c.String("dir") == "" {
 				cl, err := newClient(c)
 				if err != nil {
 					return err
 				}
-				src = ledgerSource{cl: cl, v: v}
+				src = auditor.Ledger(cl, v)
 			}
 			dir := c.String("state")
 			if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -122,11 +112,21 @@ Example:
 				if c.Bool("json") {
 					talk = s.err
 				}
-				cp, err := auditConsistency(ctx, talk, src, v, dir)
-				if err != nil || !c.Bool("full") {
+				g, err := auditor.CheckConsistency(ctx, src, v, dir)
+				var inc *auditor.InconsistentError
+				if errors.As(err, &inc) {
+					printInconsistency(talk, inc.Proof)
+					return &exitCodeError{code: exitInconsistent, err: withHint(err,
+						"re-check the evidence offline with: ledgerctl verify-consistency --evidence-in "+inc.Evidence+" --log-key LOG_KEY")}
+				}
+				if err != nil {
 					return err
 				}
-				return auditFull(ctx, s, src.tiles(), cp, authority, dir, c.Duration("skew"), c.Bool("json"))
+				fmt.Fprintln(talk, g)
+				if !c.Bool("full") {
+					return nil
+				}
+				return auditFull(ctx, s, src.Tiles(), g.Trusted, authority, dir, c.Duration("skew"), c.Bool("json"))
 			}
 			if !c.Bool("follow") {
 				return once(c.Context)
@@ -153,115 +153,32 @@ Example:
 	}
 }
 
-// auditConsistency checks the ledger's latest checkpoint against the one
-// stored in dir, and stores it once it is proved consistent.
-func auditConsistency(ctx context.Context, out io.Writer, src auditSource, v note.Verifier, dir string) (proofs.SignedCheckpoint, error) {
-	latest, err := src.checkpoint(ctx)
-	if err != nil {
-		return proofs.SignedCheckpoint{}, err
+// auditFull runs the full audit up to cp and prints its report.
+func auditFull(ctx context.Context, s streams, tiles verify.TileSource, cp proofs.SignedCheckpoint, authority, dir string, skew time.Duration, asJSON bool) error {
+	progress := func(total uint64) (func(int), func()) {
+		bar := progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(s.err),
+			progressbar.OptionSetVisibility(isTerminal(s.err)), progressbar.OptionSetDescription("auditing entries"),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		return func(n int) { _ = bar.Add(n) }, func() { _ = bar.Finish() }
 	}
-	path := filepath.Join(dir, auditCheckpointFile)
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := fileio.WriteAtomic(path, latest.Note, 0o644); err != nil {
-			return latest, err
+	rep, err := auditor.Full(ctx, tiles, cp, authority, dir, skew, progress)
+	var mismatch *verify.EntriesMismatchError
+	if errors.As(err, &mismatch) {
+		// Nothing of this run is kept: the entries are not the signed tree.
+		return &exitCodeError{code: exitInconsistent, err: fmt.Errorf("the entries the ledger served do not hash to the signed checkpoint's root: %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := printJSON(s.out, rep); err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "first audit: trusting checkpoint %d (root %s) of log %q; later audits prove the log only grew from it\n",
-			latest.Size, latest.Root, latest.Origin)
-		return latest, nil
+	} else {
+		rep.WriteText(s.out)
 	}
-	if err != nil {
-		return proofs.SignedCheckpoint{}, fmt.Errorf("audit state: %w", err)
+	if len(rep.Violations) > 0 {
+		return &exitCodeError{code: exitViolations, err: fmt.Errorf("%d violations in %d entries", len(rep.Violations), cp.Size)}
 	}
-	stored, err := proofs.OpenCheckpoint(raw, v.Name(), v)
-	if err != nil {
-		return proofs.SignedCheckpoint{}, fmt.Errorf("the stored checkpoint %s does not verify under the log key: %w", path, err)
-	}
-	older, newer := stored, latest
-	if latest.Size < stored.Size {
-		older, newer = latest, stored // an older checkpoint must still be a prefix
-	}
-	var p proofs.ConsistencyProof
-	if older.Size != newer.Size && older.Size > 0 {
-		if p, err = src.consistency(ctx, older, newer); err != nil {
-			return stored, fmt.Errorf("fetching the consistency proof %d -> %d: %w", older.Size, newer.Size, err)
-		}
-	}
-	if err := proofs.VerifyConsistency(older, newer, p); err != nil {
-		var inc *proofs.InconsistencyError
-		if !errors.As(err, &inc) {
-			return stored, err
-		}
-		evidence := filepath.Join(dir, fmt.Sprintf("evidence-%d-%d.txt", inc.Old.Size, inc.New.Size))
-		if werr := fileio.WriteAtomic(evidence, inc.MarshalEvidence(), 0o644); werr != nil {
-			return stored, errors.Join(err, werr)
-		}
-		printInconsistency(out, inc)
-		return stored, &exitCodeError{code: exitInconsistent, err: withHint(
-			fmt.Errorf("the log is not consistent with checkpoint %d seen before; evidence written to %s: %w", stored.Size, evidence, err),
-			"re-check the evidence offline with: ledgerctl verify-consistency --evidence-in "+evidence+" --log-key LOG_KEY")}
-	}
-	if latest.Size < stored.Size {
-		fmt.Fprintf(out, "consistent, but the ledger served checkpoint %d, older than %d seen before; keeping %d\n", latest.Size, stored.Size, stored.Size)
-		return stored, nil
-	}
-	if err := fileio.WriteAtomic(path, latest.Note, 0o644); err != nil {
-		return stored, err
-	}
-	fmt.Fprintf(out, "consistent: log %q grew from %d to %d entries (%d-hash proof verified)\n", latest.Origin, stored.Size, latest.Size, len(p))
-	return latest, nil
+	return nil
 }
-
-// auditSource is what an audit reads: a ledger, or a mirror of one.
-type auditSource interface {
-	checkpoint(ctx context.Context) (proofs.SignedCheckpoint, error)
-	consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error)
-	tiles() verify.TileSource
-}
-
-type ledgerSource struct {
-	cl *client.Client
-	v  note.Verifier
-}
-
-func (l ledgerSource) checkpoint(ctx context.Context) (proofs.SignedCheckpoint, error) {
-	return verified.Checkpoint(ctx, l.cl, l.v)
-}
-
-func (l ledgerSource) consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error) {
-	return l.cl.ConsistencyProof(ctx, older.Size, newer.Size)
-}
-
-func (l ledgerSource) tiles() verify.TileSource { return l.cl }
-
-// mirrorSource audits a mirror made by ledgerctl export, with no network:
-// consistency proofs are computed from its tiles.
-type mirrorSource struct {
-	dir string
-	v   note.Verifier
-}
-
-func (m mirrorSource) checkpoint(context.Context) (proofs.SignedCheckpoint, error) {
-	raw, err := fileio.ReadLimit(filepath.Join(m.dir, "checkpoint"), proofs.MaxCheckpointSize, "mirror checkpoint")
-	if err != nil {
-		return proofs.SignedCheckpoint{}, withHint(err, "is --dir a mirror made by ledgerctl export?")
-	}
-	cp, err := proofs.OpenCheckpoint(raw, m.v.Name(), m.v)
-	if err != nil {
-		return proofs.SignedCheckpoint{}, fmt.Errorf("the mirror's checkpoint does not verify: %w", err)
-	}
-	return cp, nil
-}
-
-func (m mirrorSource) consistency(ctx context.Context, older, newer proofs.SignedCheckpoint) (proofs.ConsistencyProof, error) {
-	cur, err := m.checkpoint(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if newer.Size != cur.Size || newer.Root != cur.Root {
-		return nil, fmt.Errorf("the mirror (tree size %d) is older than the last audit (%d); export it again", cur.Size, newer.Size)
-	}
-	return verify.MirrorConsistency(m.dir, older, cur)
-}
-
-func (m mirrorSource) tiles() verify.TileSource { return verify.DirTiles(m.dir) }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"runtime"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -69,16 +66,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, res)
-			}
-			fmt.Fprintf(c.App.Writer, "append (%s): %d writers, %d entries of %d bytes, %d cores (%s/%s)\n",
-				res.Mode, res.Writers, res.Entries, res.EntryBytes, res.Cores, runtime.GOOS, runtime.GOARCH)
-			fmt.Fprintf(c.App.Writer, "  throughput     %9.0f entries/s\n", res.PerSecond)
-			fmt.Fprintf(c.App.Writer, "  time-to-durable p50 %v  p99 %v\n", res.P50.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond))
-			fmt.Fprintf(c.App.Writer, "  baseline       %9.0f Ed25519 verifications/s on all cores (same run)\n", res.VerifyPerSecond)
-			fmt.Fprintf(c.App.Writer, "  ratio          %9.2f of the verification ceiling\n", res.Ratio())
-			return nil
+			return printResult(c, res)
 		},
 	}
 }
@@ -105,14 +93,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, res)
-			}
-			fmt.Fprintf(c.App.Writer, "inclusion proofs at size %d (%d cores, %s/%s), filled in %v\n",
-				res.Size, res.Cores, runtime.GOOS, runtime.GOARCH, res.FillTime.Round(time.Millisecond))
-			fmt.Fprintf(c.App.Writer, "  prove          p50 %v  p99 %v  mean %v\n", res.P50, res.P99, res.Mean)
-			fmt.Fprintf(c.App.Writer, "  check (same run)   mean %v  (ratio prove/check %.1f)\n", res.CheckMean, float64(res.Mean)/float64(res.CheckMean))
-			return nil
+			return printResult(c, res)
 		},
 	}
 }
@@ -141,19 +122,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, res)
-			}
-			w := c.App.Writer
-			fmt.Fprintf(w, "guard, %d requests per measurement, one goroutine (%s/%s, %d cores)\n", res.Requests, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-			fmt.Fprintf(w, "  guarded (receipt signed, append stubbed)  %8v\n", res.Guarded.Round(100*time.Nanosecond))
-			fmt.Fprintf(w, "  checks only (no receipt)                  %8v\n", res.ChecksOnly.Round(100*time.Nanosecond))
-			fmt.Fprintf(w, "  no guard                                  %8v\n", res.NoGuard.Round(100*time.Nanosecond))
-			fmt.Fprintf(w, "  one Ed25519 verification (baseline)       %8v\n", res.Ed25519Verify.Round(100*time.Nanosecond))
-			fmt.Fprintf(w, "  overhead: %.2fx a verification with the receipt signed, %.2fx for the checks alone\n", res.Overhead(), res.ChecksOverhead())
-			fmt.Fprintf(w, "  receipt append (real ledger, loopback)    p50 %v  p99 %v\n", res.ReceiptP50.Round(time.Microsecond), res.ReceiptP99.Round(time.Microsecond))
-			fmt.Fprintf(w, "  first contact (contract fetched cold)     p50 %v  p99 %v\n", res.FirstP50.Round(time.Microsecond), res.FirstP99.Round(time.Microsecond))
-			return nil
+			return printResult(c, res)
 		},
 	}
 }
@@ -181,17 +150,18 @@ Example:
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, res)
-			}
-			w := c.App.Writer
-			fmt.Fprintf(w, "audit: %d entries (%d cores, %s/%s), filled in %v, %d violations\n", res.Entries, res.Cores, runtime.GOOS, runtime.GOARCH, res.FillTime.Round(time.Millisecond), res.Violations)
-			fmt.Fprintf(w, "  full audit     %9.0f entries/s\n", res.PerSecond)
-			fmt.Fprintf(w, "  baseline       %9.0f parse+verify/s on all cores (same run)\n", res.VerifyPerSecond)
-			fmt.Fprintf(w, "  ratio          %9.2f\n", res.PerSecond/res.VerifyPerSecond)
-			return nil
+			return printResult(c, res)
 		},
 	}
+}
+
+// printResult prints a benchmark's result, as JSON with --json.
+func printResult(c *cli.Context, res interface{ WriteText(io.Writer) }) error {
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, res)
+	}
+	res.WriteText(c.App.Writer)
+	return nil
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -36,11 +36,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, res)
-			}
-			res.WriteText(c.App.Writer)
-			return nil
+			return printResult(c, res)
 		},
 	}
 }

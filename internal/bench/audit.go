@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"time"
@@ -124,4 +125,12 @@ func appendAll(ctx context.Context, appendFn func(context.Context, []byte) (ledg
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// WriteText prints r for a person.
+func (res AuditResult) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "audit: %d entries (%d cores, %s/%s), filled in %v, %d violations\n", res.Entries, res.Cores, runtime.GOOS, runtime.GOARCH, res.FillTime.Round(time.Millisecond), res.Violations)
+	fmt.Fprintf(w, "  full audit     %9.0f entries/s\n", res.PerSecond)
+	fmt.Fprintf(w, "  baseline       %9.0f parse+verify/s on all cores (same run)\n", res.VerifyPerSecond)
+	fmt.Fprintf(w, "  ratio          %9.2f\n", res.PerSecond/res.VerifyPerSecond)
 }

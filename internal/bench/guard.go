@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -347,3 +348,15 @@ func (n noReceipt) Record(context.Context, statement.Action) (receipt.Receipt, e
 	return receipt.Receipt{Index: 1}, nil
 }
 func (n noReceipt) DID() string { return n.did }
+
+// WriteText prints r for a person.
+func (res GuardResult) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "guard, %d requests per measurement, one goroutine (%s/%s, %d cores)\n", res.Requests, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "  guarded (receipt signed, append stubbed)  %8v\n", res.Guarded.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  checks only (no receipt)                  %8v\n", res.ChecksOnly.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  no guard                                  %8v\n", res.NoGuard.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  one Ed25519 verification (baseline)       %8v\n", res.Ed25519Verify.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  overhead: %.2fx a verification with the receipt signed, %.2fx for the checks alone\n", res.Overhead(), res.ChecksOverhead())
+	fmt.Fprintf(w, "  receipt append (real ledger, loopback)    p50 %v  p99 %v\n", res.ReceiptP50.Round(time.Microsecond), res.ReceiptP99.Round(time.Microsecond))
+	fmt.Fprintf(w, "  first contact (contract fetched cold)     p50 %v  p99 %v\n", res.FirstP50.Round(time.Microsecond), res.FirstP99.Round(time.Microsecond))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -101,4 +102,12 @@ func Proofs(ctx context.Context, o ProofOptions) (ProofResult, error) {
 	res.Mean = total / time.Duration(len(lat))
 	res.CheckMean = check / time.Duration(len(lat))
 	return res, nil
+}
+
+// WriteText prints r for a person.
+func (res ProofResult) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "inclusion proofs at size %d (%d cores, %s/%s), filled in %v\n",
+		res.Size, res.Cores, runtime.GOOS, runtime.GOARCH, res.FillTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "  prove          p50 %v  p99 %v  mean %v\n", res.P50, res.P99, res.Mean)
+	fmt.Fprintf(w, "  check (same run)   mean %v  (ratio prove/check %.1f)\n", res.CheckMean, float64(res.Mean)/float64(res.CheckMean))
 }

@@ -146,22 +146,16 @@ func (a *scene) issue(ctx context.Context, start time.Time, callee string) (call
 // unreachablePayment runs a second payment agent, with the payment
 // agent's key, whose ledger address answers nothing.
 func (a *scene) unreachablePayment(ctx context.Context) (addr string, stop func(), err error) {
-	stale, err := node.New(ctx, node.Config{Key: a.w.IDs["payment-agent"].Key, Ledger: "http://127.0.0.1:1",
+	stale, err := roles.Start(ctx, node.Config{Key: a.w.IDs["payment-agent"].Key, Ledger: "http://127.0.0.1:1",
 		Policy:  a.l.Policy(),
-		DataDir: filepath.Join(a.cfg.Dir, "agents", "payment-agent.unreachable"), Listen: "127.0.0.1:0", Logger: zerolog.Nop()})
+		DataDir: filepath.Join(a.cfg.Dir, "agents", "payment-agent.unreachable"), Listen: "127.0.0.1:0", Logger: zerolog.Nop()},
+		roles.Payment, roles.Config{})
 	if err != nil {
-		return "", nil, err
-	}
-	if _, err := roles.Mount(stale, roles.Payment, roles.Config{}); err != nil {
-		stale.DB.Close()
-		return "", nil, err
-	}
-	if addr, err = stale.Listen(); err != nil {
-		stale.DB.Close()
 		return "", nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { _ = stale.Serve(runCtx); close(done) }()
+	go func() { _ = stale.Run(runCtx); close(done) }()
+	addr = stale.Addr
 	return addr, func() { cancel(); <-done }, nil
 }

@@ -66,29 +66,18 @@ func StartAgents(ctx context.Context, w *World, cfg AgentsConfig) (*Agents, erro
 		if err != nil {
 			return err
 		}
-		n, err := node.New(ctx, node.Config{Key: w.IDs[name].Key, Ledger: cfg.Ledger, Policy: cfg.Policy,
+		ag, err := roles.Start(ctx, node.Config{Key: w.IDs[name].Key, Ledger: cfg.Ledger, Policy: cfg.Policy,
 			DataDir: filepath.Join(cfg.Dir, "agents", name+".data"), Listen: "127.0.0.1:0",
-			Logger: log, Refresh: cfg.Refresh, Contract: contracts})
+			Logger: log, Refresh: cfg.Refresh, Contract: contracts}, role, rc)
 		if err != nil {
 			return err
 		}
-		background, err := roles.Mount(n, role, rc)
-		if err == nil {
-			var addr string
-			if addr, err = n.Listen(); err == nil {
-				a.URLs[string(role)] = "http://" + addr
-			}
-		}
-		if err != nil {
-			n.DB.Close()
-			return err
-		}
+		a.URLs[string(role)] = "http://" + ag.Addr
 		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{}, 2)
-		go func() { _ = n.Serve(runCtx); done <- struct{}{} }()
-		go func() { background(runCtx); done <- struct{}{} }()
-		a.Nodes[string(role)] = n
-		a.stops = append(a.stops, func() { cancel(); <-done; <-done })
+		done := make(chan struct{})
+		go func() { _ = ag.Run(runCtx); close(done) }()
+		a.Nodes[string(role)] = ag.Node
+		a.stops = append(a.stops, func() { cancel(); <-done })
 		return nil
 	}
 	if err := start(roles.Inventory, "inventory-agent", roles.Config{Inventory: inventory.Config{Seed: cfg.Stock}}); err != nil {
