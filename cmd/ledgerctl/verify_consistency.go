@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/internal/auditor"
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
@@ -178,43 +179,30 @@ func recheckEvidence(out io.Writer, path string, v note.Verifier) error {
 	if err != nil {
 		return err
 	}
-	oldNote, newNote, proof, err := proofs.ParseInconsistencyEvidence(data)
-	if err != nil {
+	e, err := auditor.RecheckEvidence(data, v)
+	switch {
+	case errors.Is(err, auditor.ErrNotGenuine):
+		return fmt.Errorf("%s %w", path, err)
+	case err != nil:
 		return fmt.Errorf("%s: %w", path, err)
-	}
-	old, err := proofs.OpenCheckpoint(oldNote, v.Name(), v)
-	if err != nil {
-		return withHint(fmt.Errorf("%s is not genuine evidence: the old checkpoint is not signed by the log key: %w", path, err),
-			"is --log-key the verifier key of the log the evidence is about?")
-	}
-	newCP, err := proofs.OpenCheckpoint(newNote, v.Name(), v)
-	if err != nil {
-		return withHint(fmt.Errorf("%s is not genuine evidence: the new checkpoint is not signed by the log key: %w", path, err),
-			"is --log-key the verifier key of the log the evidence is about?")
-	}
-	err = proofs.VerifyConsistency(old, newCP, proof)
-	var inc *proofs.InconsistencyError
-	if !errors.As(err, &inc) {
-		if err != nil {
-			return err
-		}
+	case e.Verdict == auditor.NotEvidence:
 		fmt.Fprintf(out, "not evidence of an inconsistency: the stored proof shows log %q grew from tree size %d to %d\n",
-			old.Origin, old.Size, newCP.Size)
+			e.Old.Origin, e.Old.Size, e.New.Size)
 		return nil
 	}
-	printInconsistency(out, inc)
+	printInconsistency(out, e.Inconsistency)
 	hint := "the stored proof fails to connect the two checkpoints: the log forked, or it served a bad proof; " +
 		"a fresh consistency proof between the two sizes tells which"
-	switch {
-	case old.Size == newCP.Size:
-		fmt.Fprintf(out, "GENUINE EVIDENCE: the log key signed two different trees of size %d\n", old.Size)
+	switch e.Verdict {
+	case auditor.Fork:
+		fmt.Fprintf(out, "GENUINE EVIDENCE: the log key signed two different trees of size %d\n", e.Old.Size)
 		hint = "two signed trees of one size are a fork of the log; this needs no proof to show"
-	case newCP.Size < old.Size:
+	case auditor.Shrunk:
 		fmt.Fprintf(out, "GENUINE EVIDENCE: both checkpoints are signed by the log key and the newer one is smaller\n")
 		hint = fmt.Sprintf("a shrinking tree is a fork only if the size-%d checkpoint was signed after the size-%d one; "+
-			"a consistency proof from %d to %d settles it", newCP.Size, old.Size, newCP.Size, old.Size)
+			"a consistency proof from %d to %d settles it", e.New.Size, e.Old.Size, e.New.Size, e.Old.Size)
 	default:
 		fmt.Fprintf(out, "GENUINE EVIDENCE: both checkpoints are signed by the log key and the stored proof does not connect them\n")
 	}
-	return withHint(fmt.Errorf("the evidence in %s shows an inconsistency: %w", path, err), hint)
+	return withHint(fmt.Errorf("the evidence in %s shows an inconsistency: %w", path, e.Inconsistency), hint)
 }
