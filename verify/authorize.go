@@ -26,6 +26,9 @@ const (
 	ReasonNotYetValid      = "contract_not_yet_valid"
 	ReasonExpired          = "contract_expired"
 	ReasonRevoked          = "contract_revoked"
+	// ReasonInternal is ReasonOf an error that is no refusal: a fault of
+	// the relying party's own, not a judgement of the request.
+	ReasonInternal = "internal"
 )
 
 // Refusal is a reasoned refusal. Reason is machine-readable; Detail is for
@@ -42,7 +45,7 @@ func refuse(reason, format string, args ...any) *Refusal {
 }
 
 // ReasonOf returns the machine-readable reason of a refusal error, or
-// "internal" for any other error.
+// ReasonInternal for any other error.
 func ReasonOf(err error) string {
 	var r *Refusal
 	if errors.As(err, &r) {
@@ -52,7 +55,7 @@ func ReasonOf(err error) string {
 	if errors.As(err, &fork) || errors.Is(err, ErrFrozen) {
 		return ReasonLogInconsistent
 	}
-	return "internal"
+	return ReasonInternal
 }
 
 // ContractByRef returns the contract at ref in the followed log. A

@@ -41,10 +41,28 @@ import (
 	"github.com/agentledger/agentledger/agents/replay"
 	"github.com/agentledger/agentledger/internal/muxerr"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
 	"github.com/agentledger/agentledger/verify"
+)
+
+// The reasons the guard itself refuses with. It also refuses with
+// httpsig's reasons (the signature), verify's (the contract and the log
+// view), scope's (the grant) and wire.ReasonBadBody.
+const (
+	// ReasonBodyTooLarge: the body is over Options.MaxBody (413).
+	ReasonBodyTooLarge = "body_too_large"
+	// ReasonContractHeaderMalformed: Ledger-Contract does not parse (401).
+	ReasonContractHeaderMalformed = "contract_header_malformed"
+	// ReasonReplay: the signer's nonce was seen before (401).
+	ReasonReplay = "replay"
+	// ReasonReplayStoreUnavailable: the nonce could not be recorded (503).
+	ReasonReplayStoreUnavailable = "replay_store_unavailable"
+	// ReasonLedgerUnavailable: the agent's approval could not be made
+	// durable in the ledger, so nothing was done (503).
+	ReasonLedgerUnavailable = "ledger_unavailable"
 )
 
 // DefaultMaxBody bounds a request body when Options.MaxBody is zero.
@@ -167,9 +185,9 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &refusal{status: http.StatusRequestEntityTooLarge, reason: "body_too_large", detail: "request body over the limit"}
+			return nil, &refusal{status: http.StatusRequestEntityTooLarge, reason: ReasonBodyTooLarge, detail: "request body over the limit"}
 		}
-		return nil, &refusal{status: http.StatusBadRequest, reason: "bad_body", detail: "reading the request body failed"}
+		return nil, &refusal{status: http.StatusBadRequest, reason: wire.ReasonBadBody, detail: "reading the request body failed"}
 	}
 	// Step 1: who is asking, and is this request new.
 	sig, err := g.o.Verifier.Verify(r, body)
@@ -183,14 +201,14 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	caller := sig.KeyID
 	ref, bundle, err := contractref.Parse(sig.Contract)
 	if err != nil {
-		return nil, &refusal{status: http.StatusUnauthorized, reason: "contract_header_malformed", detail: err.Error(), caller: caller}
+		return nil, &refusal{status: http.StatusUnauthorized, reason: ReasonContractHeaderMalformed, detail: err.Error(), caller: caller}
 	}
 	// Keep the nonce for as long as the signature could still verify.
 	if err := g.o.Replay.Remember(caller, sig.Nonce, sig.ReplayUntil); err != nil {
 		if errors.Is(err, replay.ErrReplay) {
-			return nil, &refusal{status: http.StatusUnauthorized, reason: "replay", detail: "this signed request was already received", caller: caller}
+			return nil, &refusal{status: http.StatusUnauthorized, reason: ReasonReplay, detail: "this signed request was already received", caller: caller}
 		}
-		return nil, &refusal{status: http.StatusServiceUnavailable, reason: "replay_store_unavailable", detail: "cannot record the nonce", caller: caller}
+		return nil, &refusal{status: http.StatusServiceUnavailable, reason: ReasonReplayStoreUnavailable, detail: "cannot record the nonce", caller: caller}
 	}
 	// Step 2: the contract is in the log.
 	c, err := g.contract(ctx, ref, bundle)
@@ -200,7 +218,7 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	// Steps 3 to 5: the contract covers this request, now.
 	req, err := values(r, body)
 	if err != nil {
-		return nil, &refusal{status: http.StatusBadRequest, reason: "bad_request", detail: err.Error(), caller: caller, contract: c.Statement.ID}
+		return nil, &refusal{status: http.StatusBadRequest, reason: string(scope.ReasonBadRequest), detail: err.Error(), caller: caller, contract: c.Statement.ID}
 	}
 	req.Action = action
 	d := g.o.Follower.Authorize(c, caller, g.self, req, g.o.Now())
@@ -218,7 +236,7 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	}
 	rec, err := g.o.Receipts.Record(ctx, st)
 	if err != nil {
-		r := &refusal{status: http.StatusServiceUnavailable, reason: "ledger_unavailable",
+		r := &refusal{status: http.StatusServiceUnavailable, reason: ReasonLedgerUnavailable,
 			detail: "the approval could not be recorded in the ledger; nothing was done", caller: caller, contract: c.Statement.ID}
 		// The ledger's own Retry-After (this agent over its write rate, or
 		// a ledger asking to be left alone) is the caller's best hint.
@@ -266,7 +284,7 @@ func (g *Guard) verifyRefusal(err error, caller, contract string) *refusal {
 	reason := verify.ReasonOf(err)
 	status := http.StatusForbidden
 	switch reason {
-	case verify.ReasonCheckpointStale, verify.ReasonLogInconsistent, "internal":
+	case verify.ReasonCheckpointStale, verify.ReasonLogInconsistent, verify.ReasonInternal:
 		status = http.StatusServiceUnavailable
 	}
 	detail := err.Error()

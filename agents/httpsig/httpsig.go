@@ -74,32 +74,44 @@ var (
 	ErrTooLarge = errors.New("request too large to verify")
 )
 
+// The reasons a guard refuses a request whose signature does not verify,
+// one for each error class above. All are answered with 401, but
+// ReasonRequestTooLarge with 413.
+const (
+	ReasonSignatureMissing     = "signature_missing"     // ErrMissingSignature
+	ReasonSignatureMalformed   = "signature_malformed"   // ErrMalformedSignature
+	ReasonSignatureUnsupported = "signature_unsupported" // ErrUnsupported
+	ReasonKeyIDInvalid         = "keyid_invalid"         // ErrBadKeyID
+	ReasonSignatureStale       = "signature_stale"       // ErrStale
+	ReasonDigestMismatch       = "digest_mismatch"       // ErrDigestMismatch
+	ReasonSignatureInvalid     = "signature_invalid"     // ErrBadSignature
+	ReasonRequestTooLarge      = "request_too_large"     // ErrTooLarge
+)
+
 // Reason returns the machine-readable reason for a refusal, for the HTTP
-// error a guard writes: "signature_missing", "signature_malformed",
-// "signature_unsupported", "keyid_invalid", "signature_stale",
-// "digest_mismatch", "signature_invalid" or "request_too_large". It returns
-// "" for nil and "signature_invalid" for an error this package did not
-// produce, so an unexpected error still reads as a refusal.
+// error a guard writes: one of the Reason constants. It returns "" for nil
+// and ReasonSignatureInvalid for an error this package did not produce,
+// so an unexpected error still reads as a refusal.
 func Reason(err error) string {
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, ErrMissingSignature):
-		return "signature_missing"
+		return ReasonSignatureMissing
 	case errors.Is(err, ErrMalformedSignature):
-		return "signature_malformed"
+		return ReasonSignatureMalformed
 	case errors.Is(err, ErrUnsupported):
-		return "signature_unsupported"
+		return ReasonSignatureUnsupported
 	case errors.Is(err, ErrBadKeyID):
-		return "keyid_invalid"
+		return ReasonKeyIDInvalid
 	case errors.Is(err, ErrStale):
-		return "signature_stale"
+		return ReasonSignatureStale
 	case errors.Is(err, ErrDigestMismatch):
-		return "digest_mismatch"
+		return ReasonDigestMismatch
 	case errors.Is(err, ErrTooLarge):
-		return "request_too_large"
+		return ReasonRequestTooLarge
 	default:
-		return "signature_invalid"
+		return ReasonSignatureInvalid
 	}
 }
 

@@ -50,6 +50,11 @@ const (
 	DefaultMaxConns = 1024
 )
 
+// ReasonNoCheckpoint answers GET /v1/checkpoint before the agent's first
+// successful refresh of the log (503). GET /readyz refuses with
+// verify.ReasonOf the view's error.
+const ReasonNoCheckpoint = "no_checkpoint"
+
 // Config describes one agent.
 type Config struct {
 	Key      ed25519.PrivateKey
@@ -146,11 +151,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 // serveCheckpoint answers the signed checkpoint the agent's view rests on,
 // byte for byte as it verified it, so anyone can check later that every
 // checkpoint an agent acted under is consistent with the log. Before the
-// first refresh it answers 503 no_checkpoint.
+// first refresh it answers 503 ReasonNoCheckpoint.
 func (n *Node) serveCheckpoint(w http.ResponseWriter, _ *http.Request) {
 	cp := n.Follower.Checkpoint()
 	if len(cp.Note) == 0 {
-		muxerr.Refuse(w, http.StatusServiceUnavailable, "no_checkpoint", "the agent has no verified checkpoint yet")
+		muxerr.Refuse(w, http.StatusServiceUnavailable, ReasonNoCheckpoint, "the agent has no verified checkpoint yet")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/verified"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -174,7 +175,7 @@ func (n *agentNames) name(ctx context.Context, d string) (string, error) {
 	}
 	a, err := n.cl.Agent(ctx, d)
 	var api *client.APIError
-	if errors.As(err, &api) && api.Code == "not_found" {
+	if errors.As(err, &api) && api.Code == wire.ReasonNotFound {
 		n.byDID[d] = "(unregistered)"
 		return n.byDID[d], nil
 	}

@@ -9,6 +9,21 @@ package muxerr
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/agentledger/agentledger/ledger/wire"
+)
+
+// The reasons of the refusals net/http makes on its own, as this package
+// rewrites them.
+const (
+	// ReasonBadRequest: a request net/http refused before any handler, such
+	// as one for the target "*" (400).
+	ReasonBadRequest = "bad_request"
+	// ReasonMethodNotAllowed: the path exists, not with this method (405).
+	ReasonMethodNotAllowed = "method_not_allowed"
+	// ReasonNotFound: no such endpoint (404); the same reason the ledger
+	// gives for no such entry.
+	ReasonNotFound = wire.ReasonNotFound
 )
 
 // Handler serves h, rewriting net/http's plain-text refusals as JSON.
@@ -29,16 +44,16 @@ type writer struct {
 
 func (m *writer) WriteHeader(code int) {
 	if code == http.StatusBadRequest && m.Header().Get("Content-Type") == "" {
-		m.refuse(code, "bad_request", "request target must be a path")
+		m.refuse(code, ReasonBadRequest, "request target must be a path")
 		return
 	}
 	if (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) &&
 		m.Header().Get("Content-Type") == "text/plain; charset=utf-8" {
 		m.Header().Del("X-Content-Type-Options")
 		if code == http.StatusMethodNotAllowed {
-			m.refuse(code, "method_not_allowed", "method not allowed")
+			m.refuse(code, ReasonMethodNotAllowed, "method not allowed")
 		} else {
-			m.refuse(code, "not_found", "no such endpoint")
+			m.refuse(code, ReasonNotFound, "no such endpoint")
 		}
 		return
 	}

@@ -26,7 +26,7 @@ const MaxResponseBytes = 32 << 20
 // APIError is a non-2xx answer from the ledger.
 type APIError struct {
 	Status  int
-	Code    string // machine-readable reason, e.g. "not_authority"
+	Code    string // machine-readable reason, one of the wire.Reason constants
 	Message string
 	// RetryAfter is the server's Retry-After (429 and 503), or zero.
 	RetryAfter time.Duration
@@ -80,7 +80,7 @@ const MaxAppendAttempts = 3
 // ledger answers 429 with a Retry-After that ends before ctx's deadline,
 // Append waits that long and sends the entry again (the ledger dedups it),
 // at most MaxAppendAttempts times in all; otherwise the *APIError (status
-// 429, code "rate_limited", with RetryAfter) is returned at once.
+// 429, code wire.ReasonRateLimited, with RetryAfter) is returned at once.
 func (c *Client) Append(ctx context.Context, envelope []byte) (AppendResult, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := c.append(ctx, envelope)

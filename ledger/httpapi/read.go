@@ -22,7 +22,7 @@ const (
 func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 	cp, _, _ := s.log.Checkpoint()
 	if cp == nil {
-		writeError(w, http.StatusServiceUnavailable, "not_ready", "no checkpoint published yet")
+		writeError(w, http.StatusServiceUnavailable, wire.ReasonNotReady, "no checkpoint published yet")
 		return
 	}
 	w.Header().Set("Content-Type", contentCheckpoint)
@@ -33,7 +33,7 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getTile(w http.ResponseWriter, r *http.Request) {
 	t, err := proofs.ParseTilePath(r.URL.Path[1:])
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_tile_path", err.Error())
+		writeError(w, http.StatusBadRequest, wire.ReasonBadTilePath, err.Error())
 		return
 	}
 	var data []byte
@@ -58,7 +58,7 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getEntry(w http.ResponseWriter, r *http.Request) {
 	idx, err := parseUint(r.PathValue("index"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_index", err.Error())
+		writeError(w, http.StatusBadRequest, wire.ReasonBadIndex, err.Error())
 		return
 	}
 	s.writeEntry(w, idx)
@@ -67,7 +67,7 @@ func (s *Server) getEntry(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getEntryByHash(w http.ResponseWriter, r *http.Request) {
 	h, err := proofs.ParseHash(r.URL.Query().Get("hash"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_hash", "hash must be a base64 SHA-256 leaf hash")
+		writeError(w, http.StatusBadRequest, wire.ReasonBadHash, "hash must be a base64 SHA-256 leaf hash")
 		return
 	}
 	idx, err := s.log.IndexOf(h)
@@ -99,17 +99,17 @@ func (s *Server) getInclusion(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case q.Has("index") && q.Has("hash"):
-		writeError(w, http.StatusBadRequest, "bad_query", "give index or hash, not both")
+		writeError(w, http.StatusBadRequest, wire.ReasonBadQuery, "give index or hash, not both")
 		return
 	case q.Has("index"):
 		if idx, err = parseUint(q.Get("index")); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_index", err.Error())
+			writeError(w, http.StatusBadRequest, wire.ReasonBadIndex, err.Error())
 			return
 		}
 	case q.Has("hash"):
 		h, err := proofs.ParseHash(q.Get("hash"))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_hash", "hash must be a base64 SHA-256 leaf hash")
+			writeError(w, http.StatusBadRequest, wire.ReasonBadHash, "hash must be a base64 SHA-256 leaf hash")
 			return
 		}
 		if idx, err = s.log.IndexOf(h); err != nil {
@@ -117,11 +117,11 @@ func (s *Server) getInclusion(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		writeError(w, http.StatusBadRequest, "bad_query", "give index or hash")
+		writeError(w, http.StatusBadRequest, wire.ReasonBadQuery, "give index or hash")
 		return
 	}
 	if idx >= size {
-		writeError(w, http.StatusNotFound, "not_in_checkpoint", fmt.Sprintf("entry %d is not covered by a tree of size %d", idx, size))
+		writeError(w, http.StatusNotFound, wire.ReasonNotInCheckpoint, fmt.Sprintf("entry %d is not covered by a tree of size %d", idx, size))
 		return
 	}
 	p, err := s.log.InclusionProof(idx, size)
@@ -142,7 +142,7 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 	oldSize, err1 := parseUint(q.Get("old"))
 	newSize, err2 := parseUint(q.Get("new"))
 	if err := errors.Join(err1, err2); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_query", "old and new must be tree sizes: "+err.Error())
+		writeError(w, http.StatusBadRequest, wire.ReasonBadQuery, "old and new must be tree sizes: "+err.Error())
 		return
 	}
 	p, err := s.log.ConsistencyProof(oldSize, newSize)
@@ -158,13 +158,13 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
 	idx, err := parseUint(r.PathValue("index"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_index", err.Error())
+		writeError(w, http.StatusBadRequest, wire.ReasonBadIndex, err.Error())
 		return
 	}
 	var size uint64
 	if q := r.URL.Query().Get("size"); q != "" {
 		if size, err = parseUint(q); err != nil || size == 0 {
-			writeError(w, http.StatusBadRequest, "bad_size", "size must be a positive tree size")
+			writeError(w, http.StatusBadRequest, wire.ReasonBadSize, "size must be a positive tree size")
 			return
 		}
 	}
@@ -187,7 +187,7 @@ func (s *Server) sizeParam(w http.ResponseWriter, v string) (uint64, bool) {
 	}
 	size, err := parseUint(v)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_size", err.Error())
+		writeError(w, http.StatusBadRequest, wire.ReasonBadSize, err.Error())
 		return 0, false
 	}
 	return size, true

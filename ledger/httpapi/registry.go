@@ -155,7 +155,7 @@ func limitParam(w http.ResponseWriter, q url.Values) (int, bool) {
 	}
 	v, err := parseUint(q.Get("limit"))
 	if err != nil || v == 0 || v > registry.MaxList {
-		writeError(w, http.StatusBadRequest, "bad_limit", fmt.Sprintf("limit must be 1..%d", registry.MaxList))
+		writeError(w, http.StatusBadRequest, wire.ReasonBadLimit, fmt.Sprintf("limit must be 1..%d", registry.MaxList))
 		return 0, false
 	}
 	return int(v), true

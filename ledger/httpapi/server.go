@@ -117,7 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.logger.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panic")
-			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			writeError(w, http.StatusInternalServerError, wire.ReasonInternal, "internal error")
 		}
 	}()
 	s.mux.ServeHTTP(muxerr.Writer(w), r)
@@ -153,16 +153,16 @@ func (s *Server) postEntry(w http.ResponseWriter, r *http.Request) {
 // readBody reads a body of at most MaxBodyBytes, answering 413 beyond.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > MaxBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body over 64 KiB")
+		writeError(w, http.StatusRequestEntityTooLarge, wire.ReasonTooLarge, "request body over 64 KiB")
 		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body over 64 KiB")
+			writeError(w, http.StatusRequestEntityTooLarge, wire.ReasonTooLarge, "request body over 64 KiB")
 		} else {
-			writeError(w, http.StatusBadRequest, "bad_body", "reading request body failed")
+			writeError(w, http.StatusBadRequest, wire.ReasonBadBody, "reading request body failed")
 		}
 		return nil, false
 	}
@@ -178,38 +178,38 @@ func classify(err error) (int, string) {
 	}
 	switch {
 	case errors.Is(err, signerlimit.ErrLimited):
-		return http.StatusTooManyRequests, "rate_limited"
+		return http.StatusTooManyRequests, wire.ReasonRateLimited
 	case errors.Is(err, envelope.ErrTooLarge), errors.Is(err, ledger.ErrEntrySize):
-		return http.StatusRequestEntityTooLarge, "too_large"
+		return http.StatusRequestEntityTooLarge, wire.ReasonTooLarge
 	case errors.Is(err, envelope.ErrMalformed):
-		return http.StatusBadRequest, "malformed_envelope"
+		return http.StatusBadRequest, wire.ReasonMalformedEnvelope
 	case errors.Is(err, envelope.ErrBadSignature):
-		return http.StatusUnauthorized, "bad_signature"
+		return http.StatusUnauthorized, wire.ReasonBadSignature
 	case errors.Is(err, registry.ErrForbidden):
-		return http.StatusForbidden, "forbidden"
+		return http.StatusForbidden, wire.ReasonForbidden
 	case errors.Is(err, registry.ErrInvalid):
-		return http.StatusBadRequest, "invalid_entry"
+		return http.StatusBadRequest, wire.ReasonInvalidEntry
 	case errors.Is(err, registry.ErrConflict):
-		return http.StatusConflict, "conflict"
+		return http.StatusConflict, wire.ReasonConflict
 	case errors.Is(err, ledger.ErrNotCovered):
-		return http.StatusNotFound, "not_in_checkpoint"
+		return http.StatusNotFound, wire.ReasonNotInCheckpoint
 	case errors.Is(err, ledger.ErrNotFound):
-		return http.StatusNotFound, "not_found"
+		return http.StatusNotFound, wire.ReasonNotFound
 	case errors.Is(err, ledger.ErrBeyondTree):
-		return http.StatusBadRequest, "beyond_tree"
+		return http.StatusBadRequest, wire.ReasonBeyondTree
 	case errors.Is(err, ledger.ErrStorageFailed):
-		return http.StatusServiceUnavailable, "storage_failed"
+		return http.StatusServiceUnavailable, wire.ReasonStorageFailed
 	case errors.Is(err, ledger.ErrUnavailable):
-		return http.StatusServiceUnavailable, "storage_unavailable"
+		return http.StatusServiceUnavailable, wire.ReasonStorageUnavailable
 	case errors.Is(err, ledger.ErrClosed):
-		return http.StatusServiceUnavailable, "unavailable"
+		return http.StatusServiceUnavailable, wire.ReasonUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client went away (or gave up) before the commit answered:
 		// not a fault of the ledger's, and the entry may still be
 		// appended. A retry is safe: entries are deduplicated.
-		return http.StatusServiceUnavailable, "canceled"
+		return http.StatusServiceUnavailable, wire.ReasonCanceled
 	default:
-		return http.StatusInternalServerError, "internal"
+		return http.StatusInternalServerError, wire.ReasonInternal
 	}
 }
 
@@ -230,16 +230,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // stalled.
 func (s *Server) getReady(w http.ResponseWriter, r *http.Request) {
 	if err := s.log.Err(); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "storage_failed", "storage failed; the ledger refuses appends until it is restarted")
+		writeError(w, http.StatusServiceUnavailable, wire.ReasonStorageFailed, "storage failed; the ledger refuses appends until it is restarted")
 		return
 	}
 	if s.log.Stalled() {
-		writeError(w, http.StatusServiceUnavailable, "storage_stalled", "a commit has not finished in time; appends are refused until it does")
+		writeError(w, http.StatusServiceUnavailable, wire.ReasonStorageStalled, "a commit has not finished in time; appends are refused until it does")
 		return
 	}
 	cp, _, _ := s.log.Checkpoint()
 	if cp == nil {
-		writeError(w, http.StatusServiceUnavailable, "not_ready", "no checkpoint published yet")
+		writeError(w, http.StatusServiceUnavailable, wire.ReasonNotReady, "no checkpoint published yet")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "size": s.log.Size()})

@@ -21,7 +21,7 @@ var (
 // Refusal is the write rules' reasoned refusal of an entry.
 type Refusal struct {
 	Class  error  // ErrForbidden, ErrInvalid or ErrConflict
-	Code   string // machine-readable reason, e.g. "name_taken"
+	Code   string // machine-readable reason: one of wire's write-rule reasons, e.g. wire.ReasonNameTaken
 	Detail string // for people; never holds secrets
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/agentledger/agentledger/ledger"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/envelope"
@@ -121,7 +122,7 @@ func (r *Registry) precheck(env *envelope.Envelope) error {
 	switch env.Kind {
 	case envelope.KindRegistration, envelope.KindContract:
 		if env.KeyID != r.authorityDID {
-			return refuse(ErrForbidden, "not_authority", "only the authority registers agents and issues contracts; %s is not the authority", env.KeyID)
+			return refuse(ErrForbidden, wire.ReasonNotAuthority, "only the authority registers agents and issues contracts; %s is not the authority", env.KeyID)
 		}
 	case envelope.KindAction:
 		return r.checkRegistered(env.KeyID)
@@ -135,43 +136,44 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 	switch env.Kind {
 	case envelope.KindRegistration:
 		if !isAuthority {
-			return refuse(ErrForbidden, "not_authority", "only the authority registers agents; %s is not the authority", env.KeyID)
+			return refuse(ErrForbidden, wire.ReasonNotAuthority, "only the authority registers agents; %s is not the authority", env.KeyID)
 		}
 		reg, err := statement.ParseRegistration(env.Payload)
 		if err != nil {
 			return invalid(err)
 		}
 		if _, err := r.lookup(prefixAgentName + reg.Name); err == nil {
-			return refuse(ErrConflict, "name_taken", "an agent named %q is already registered", reg.Name)
+			return refuse(ErrConflict, wire.ReasonNameTaken, "an agent named %q is already registered", reg.Name)
 		} else if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
 		if _, err := r.lookup(prefixAgentDID + reg.DID); err == nil {
-			return refuse(ErrConflict, "did_registered", "%s is already registered", reg.DID)
+			return refuse(ErrConflict, wire.ReasonDIDRegistered, "%s is already registered", reg.DID)
 		} else if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
 		return nil
 	case envelope.KindContract:
 		if !isAuthority {
-			return refuse(ErrForbidden, "not_authority", "only the authority issues contracts; %s is not the authority", env.KeyID)
+			return refuse(ErrForbidden, wire.ReasonNotAuthority, "only the authority issues contracts; %s is not the authority", env.KeyID)
 		}
 		c, err := statement.ParseContract(env.Payload)
 		if err != nil {
 			return invalid(err)
 		}
 		if c.Issuer != env.KeyID {
-			return refuse(ErrInvalid, "issuer_mismatch", "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
+			return refuse(ErrInvalid, wire.ReasonIssuerMismatch, "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
 		}
-		for _, p := range []struct{ role, did string }{{"subject", c.Subject}, {"audience", c.Audience}} {
+		for _, p := range []struct{ role, did, reason string }{
+			{"subject", c.Subject, wire.ReasonUnknownSubject}, {"audience", c.Audience, wire.ReasonUnknownAudience}} {
 			if _, err := r.lookup(prefixAgentDID + p.did); errors.Is(err, ledger.ErrNotFound) {
-				return refuse(ErrInvalid, "unknown_"+p.role, "contract %s %s is not a registered agent", p.role, p.did)
+				return refuse(ErrInvalid, p.reason, "contract %s %s is not a registered agent", p.role, p.did)
 			} else if err != nil {
 				return err
 			}
 		}
 		if _, err := r.lookup(prefixContractID + c.ID); err == nil {
-			return refuse(ErrConflict, "contract_id_taken", "a contract with id %s is already in the log", c.ID)
+			return refuse(ErrConflict, wire.ReasonContractIDTaken, "a contract with id %s is already in the log", c.ID)
 		} else if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
@@ -183,7 +185,7 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		}
 		cidx, err := r.lookup(prefixContractHash + string(rev.Contract[:]))
 		if errors.Is(err, ledger.ErrNotFound) {
-			return refuse(ErrInvalid, "unknown_contract", "no contract with leaf hash %s is in the log", rev.Contract)
+			return refuse(ErrInvalid, wire.ReasonUnknownContract, "no contract with leaf hash %s is in the log", rev.Contract)
 		} else if err != nil {
 			return err
 		}
@@ -192,14 +194,14 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 			return err
 		}
 		if !isAuthority && env.KeyID != c.Issuer {
-			return refuse(ErrForbidden, "not_issuer", "only the authority or the contract's issuer may revoke it; %s is neither", env.KeyID)
+			return refuse(ErrForbidden, wire.ReasonNotIssuer, "only the authority or the contract's issuer may revoke it; %s is neither", env.KeyID)
 		}
 		revs, err := r.revocations(cidx)
 		if err != nil {
 			return err
 		}
 		if len(revs) > 0 {
-			return refuse(ErrConflict, "already_revoked", "contract %s was revoked at index %d", c.ID, revs[0])
+			return refuse(ErrConflict, wire.ReasonAlreadyRevoked, "contract %s was revoked at index %d", c.ID, revs[0])
 		}
 		return nil
 	case envelope.KindAction:
@@ -209,11 +211,11 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 			return invalid(err)
 		}
 		if a.Agent != env.KeyID {
-			return refuse(ErrForbidden, "agent_mismatch", "an agent writes only its own actions: the statement names %s, the signer is %s", a.Agent, env.KeyID)
+			return refuse(ErrForbidden, wire.ReasonAgentMismatch, "an agent writes only its own actions: the statement names %s, the signer is %s", a.Agent, env.KeyID)
 		}
 		return nil
 	}
-	return refuse(ErrInvalid, "unknown_kind", "unknown entry kind %q", env.Kind)
+	return refuse(ErrInvalid, wire.ReasonUnknownKind, "unknown entry kind %q", env.Kind)
 }
 
 // checkRegistered refuses a signer that is not a registered agent.
@@ -223,7 +225,7 @@ func (r *Registry) checkRegistered(signer string) error {
 	}
 	switch _, err := r.lookup(prefixAgentDID + signer); {
 	case errors.Is(err, ledger.ErrNotFound):
-		return refuse(ErrForbidden, "unregistered_signer", "%s is not a registered agent", signer)
+		return refuse(ErrForbidden, wire.ReasonUnregisteredSigner, "%s is not a registered agent", signer)
 	case err != nil:
 		return err
 	}
@@ -232,7 +234,7 @@ func (r *Registry) checkRegistered(signer string) error {
 }
 
 func invalid(err error) error {
-	return refuse(ErrInvalid, "invalid_statement", "%v", err)
+	return refuse(ErrInvalid, wire.ReasonInvalidStatement, "%v", err)
 }
 
 // lookup reads an index record holding an entry index.

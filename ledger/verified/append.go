@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/hint"
 	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -116,22 +117,22 @@ func ExplainRefusal(err error) error {
 
 // refusalHints tell what to do about each of the ledger's refusal codes.
 var refusalHints = map[string]string{
-	"not_authority":       "only the log's authority key (DIR/authority.pem, made by init) writes registrations and contracts",
-	"bad_signature":       "the envelope's signature did not verify; was it changed after signing?",
-	"malformed_envelope":  "an entry is a canonical DSSE envelope as 'ledgerctl append' signs it",
-	"too_large":           "entries are at most 65,535 bytes",
-	"unavailable":         "the ledger could not store the entry; retry later",
-	"invalid_statement":   "the payload must be a statement of --type with every required field, \"v\":1 and no unknown fields; see docs/protocol.md",
-	"name_taken":          "agent names are unique; choose another name (ledgerctl agent list shows those taken)",
-	"did_registered":      "that key is already registered under another name; an agent has one key, so make a new key for a new agent",
-	"unknown_subject":     "a contract's subject (the caller) must be a registered agent: register it first (ledgerctl agent register)",
-	"unknown_audience":    "a contract's audience (the callee) must be a registered agent: register it first (ledgerctl agent register)",
-	"issuer_mismatch":     "a contract's issuer must be the did:key of the key that signs it (ledgerctl keys did KEYFILE)",
-	"contract_id_taken":   "contract ids are unique: make a fresh one of 128 random bits, as 'ledgerctl contract issue' does",
-	"unknown_contract":    "a revocation names the leaf hash of a contract entry in this log (ledgerctl contract show ID)",
-	"not_issuer":          "only the authority or the contract's issuer may revoke a contract",
-	"already_revoked":     "the contract is already revoked; nothing more to do",
-	"unregistered_signer": "only a registered agent writes actions, signed with its own key: register it (ledgerctl agent register)",
-	"agent_mismatch":      "an agent writes only its own actions: the statement's \"agent\" must be the signer's did:key (ledgerctl keys did KEYFILE)",
-	"unknown_kind":        "--type is registration, contract, revocation or action",
+	wire.ReasonNotAuthority:       "only the log's authority key (DIR/authority.pem, made by init) writes registrations and contracts",
+	wire.ReasonBadSignature:       "the envelope's signature did not verify; was it changed after signing?",
+	wire.ReasonMalformedEnvelope:  "an entry is a canonical DSSE envelope as 'ledgerctl append' signs it",
+	wire.ReasonTooLarge:           "entries are at most 65,535 bytes",
+	wire.ReasonUnavailable:        "the ledger could not store the entry; retry later",
+	wire.ReasonInvalidStatement:   "the payload must be a statement of --type with every required field, \"v\":1 and no unknown fields; see docs/protocol.md",
+	wire.ReasonNameTaken:          "agent names are unique; choose another name (ledgerctl agent list shows those taken)",
+	wire.ReasonDIDRegistered:      "that key is already registered under another name; an agent has one key, so make a new key for a new agent",
+	wire.ReasonUnknownSubject:     "a contract's subject (the caller) must be a registered agent: register it first (ledgerctl agent register)",
+	wire.ReasonUnknownAudience:    "a contract's audience (the callee) must be a registered agent: register it first (ledgerctl agent register)",
+	wire.ReasonIssuerMismatch:     "a contract's issuer must be the did:key of the key that signs it (ledgerctl keys did KEYFILE)",
+	wire.ReasonContractIDTaken:    "contract ids are unique: make a fresh one of 128 random bits, as 'ledgerctl contract issue' does",
+	wire.ReasonUnknownContract:    "a revocation names the leaf hash of a contract entry in this log (ledgerctl contract show ID)",
+	wire.ReasonNotIssuer:          "only the authority or the contract's issuer may revoke a contract",
+	wire.ReasonAlreadyRevoked:     "the contract is already revoked; nothing more to do",
+	wire.ReasonUnregisteredSigner: "only a registered agent writes actions, signed with its own key: register it (ledgerctl agent register)",
+	wire.ReasonAgentMismatch:      "an agent writes only its own actions: the statement's \"agent\" must be the signer's did:key (ledgerctl keys did KEYFILE)",
+	wire.ReasonUnknownKind:        "--type is registration, contract, revocation or action",
 }

@@ -31,7 +31,7 @@ func ResolveAgent(ctx context.Context, cl *client.Client, v note.Verifier, nameO
 		return va, nil
 	case err == ctx.Err(): // cancelled while waiting between attempts
 		return Agent{}, err
-	case errors.As(err, &api) && api.Code == "not_in_checkpoint":
+	case errors.As(err, &api) && api.Code == wire.ReasonNotInCheckpoint:
 		return Agent{}, hint.With(fmt.Errorf("agent %q is registered but not yet under a checkpoint: %w", nameOrDID, err),
 			"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
 	case errors.As(err, &api) && api.Status == 404:
@@ -52,7 +52,7 @@ func retryUncheckpointed[T any](ctx context.Context, wait time.Duration, fetch f
 	for {
 		got, err := fetch()
 		var api *client.APIError
-		if !errors.As(err, &api) || api.Code != "not_in_checkpoint" || time.Now().Add(delay).After(deadline) {
+		if !errors.As(err, &api) || api.Code != wire.ReasonNotInCheckpoint || time.Now().Add(delay).After(deadline) {
 			return got, err
 		}
 		select {
@@ -83,7 +83,7 @@ func FetchContract(ctx context.Context, cl *client.Client, v note.Verifier, id, 
 		return vc, nil
 	case err == ctx.Err(): // cancelled while waiting between attempts
 		return Contract{}, err
-	case errors.As(err, &api) && api.Code == "not_in_checkpoint":
+	case errors.As(err, &api) && api.Code == wire.ReasonNotInCheckpoint:
 		return Contract{}, hint.With(fmt.Errorf("contract %s is in the log but not yet under a checkpoint: %w", id, err),
 			"checkpoints follow appends within the server's --checkpoint-interval; retry in a moment")
 	case errors.As(err, &api) && api.Status == 404:

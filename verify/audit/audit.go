@@ -36,20 +36,20 @@
 // index order, "registered" always means "registered at a lower index":
 // contract parties are checked by unknown_party and action signers by
 // unregistered_signer, and an action's caller that is not registered yet
-// is unregistered_identity (Reason "caller").
+// is unregistered_identity (Reason caller).
 //
 // Actions (§9); all that apply are reported:
 //   - unregistered_identity: the caller is not registered;
 //   - nonce_reused: the caller, agent and nonce were used by an earlier
 //     action (Detail names its index);
 //   - contract_not_in_log: the contract reference is not a contract that
-//     took effect at a lower index (Reason "later_index", "not_a_contract"
-//     or "leaf_mismatch"); the checks below need the contract and are
+//     took effect at a lower index (Reason later_index, not_a_contract
+//     or leaf_mismatch); the checks below need the contract and are
 //     skipped;
 //   - not_audience: the signer is not the contract's audience;
 //   - not_subject: the caller is not the contract's subject;
 //   - outside_validity: the action's time is outside the contract's
-//     validity, widened by the skew (Reason "not_yet_valid" or "expired");
+//     validity, widened by the skew (Reason not_yet_valid or expired);
 //   - after_revocation: the contract was revoked at a lower index;
 //   - not_covered: no granted scope covers the action with every
 //     constraint holding; Reason is the scope reason (scope_missing,
@@ -100,6 +100,31 @@ const (
 	KindAfterRevocation      = "after_revocation"
 	KindNotCovered           = "not_covered"
 	KindNonceReused          = "nonce_reused"
+)
+
+// Violation reasons: the finer cause a Violation's Reason gives for some
+// kinds. KindNotCovered's reason is the scope package's instead.
+const (
+	// ReasonSubject and ReasonAudience: which party of a contract is not
+	// registered (KindUnknownParty).
+	ReasonSubject  = "subject"
+	ReasonAudience = "audience"
+	// ReasonCaller: the action's caller is not registered
+	// (KindUnregisteredIdentity).
+	ReasonCaller = "caller"
+	// ReasonLaterIndex: the action names a contract at its own index or a
+	// later one (KindContractNotInLog).
+	ReasonLaterIndex = "later_index"
+	// ReasonNotAContract: the action names an entry that is no contract
+	// in force (KindContractNotInLog).
+	ReasonNotAContract = "not_a_contract"
+	// ReasonLeafMismatch: the named entry's leaf hash is not the action's
+	// (KindContractNotInLog).
+	ReasonLeafMismatch = "leaf_mismatch"
+	// ReasonNotYetValid and ReasonExpired: the action's time is before the
+	// contract's validity or after it (KindOutsideValidity).
+	ReasonNotYetValid = "not_yet_valid"
+	ReasonExpired     = "expired"
 )
 
 // MaxViolations is the most violations a State lists; further ones are
@@ -286,7 +311,7 @@ func (e *Engine) contract(c *checker, signer string, ct *statement.Contract, ent
 		c.add(KindIssuerMismatch, "", "contract issuer %s is not its signer %s", ct.Issuer, signer)
 		return
 	}
-	for _, p := range []struct{ role, did string }{{"subject", ct.Subject}, {"audience", ct.Audience}} {
+	for _, p := range []struct{ role, did string }{{ReasonSubject, ct.Subject}, {ReasonAudience, ct.Audience}} {
 		if _, ok := e.s.Agents[p.did]; !ok {
 			c.add(KindUnknownParty, p.role, "contract %s %s is not registered before index %d", p.role, p.did, c.index)
 		}
@@ -332,7 +357,7 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 		return
 	}
 	if _, ok := e.s.Agents[a.Caller]; !ok {
-		c.add(KindUnregisteredIdentity, "caller", "caller %s is not registered before index %d", a.Caller, c.index)
+		c.add(KindUnregisteredIdentity, ReasonCaller, "caller %s is not registered before index %d", a.Caller, c.index)
 	}
 	key := a.Caller + "|" + a.Agent + "|" + a.Nonce
 	if idx, ok := e.s.Nonces[key]; ok {
@@ -352,9 +377,9 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 	}
 	sc := statement.Contract{NotBefore: ct.NotBefore, Expires: ct.Expires}
 	if err := sc.ValidAt(a.Time, e.skew); err != nil {
-		reason := "expired"
+		reason := ReasonExpired
 		if errors.Is(err, statement.ErrNotYetValid) {
-			reason = "not_yet_valid"
+			reason = ReasonNotYetValid
 		}
 		c.add(KindOutsideValidity, reason, "%v", err)
 	}
@@ -370,16 +395,16 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 // index than the action, and reports contract_not_in_log otherwise.
 func (e *Engine) contractAt(c *checker, ref statement.ContractRef) (Contract, string, bool) {
 	if ref.Index >= c.index {
-		c.add(KindContractNotInLog, "later_index", "contract index %d is not before the action's %d", ref.Index, c.index)
+		c.add(KindContractNotInLog, ReasonLaterIndex, "contract index %d is not before the action's %d", ref.Index, c.index)
 		return Contract{}, "", false
 	}
 	leaf, ok := e.byIndex[ref.Index]
 	if !ok {
-		c.add(KindContractNotInLog, "not_a_contract", "entry %d is not a contract in force in the log", ref.Index)
+		c.add(KindContractNotInLog, ReasonNotAContract, "entry %d is not a contract in force in the log", ref.Index)
 		return Contract{}, "", false
 	}
 	if want := ref.LeafHash.String(); leaf != want {
-		c.add(KindContractNotInLog, "leaf_mismatch", "entry %d has leaf hash %s, not %s", ref.Index, leaf, want)
+		c.add(KindContractNotInLog, ReasonLeafMismatch, "entry %d has leaf hash %s, not %s", ref.Index, leaf, want)
 		return Contract{}, "", false
 	}
 	return e.s.Contracts[leaf], leaf, true

@@ -1,0 +1,2 @@
+// Package layout holds tests of the repository's own structure.
+package layout
