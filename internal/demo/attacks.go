@@ -13,11 +13,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/agents/caller"
+	"github.com/agentledger/agentledger/agents/httpsig"
 	"github.com/agentledger/agentledger/agents/node"
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/stack"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/verify"
 )
 
 // moreAttacks runs the rest of the enforcement attacks against the
@@ -45,7 +47,7 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 		return nil
 	}
 	plain, _ := http.NewRequestWithContext(ctx, http.MethodPost, pay, bytes.NewReader(body()))
-	if err := expect("an unsigned request", plain, 401, "signature_missing"); err != nil {
+	if err := expect("an unsigned request", plain, 401, httpsig.ReasonSignatureMissing); err != nil {
 		return err
 	}
 	req, err := order.NewRequest(ctx, http.MethodPost, pay, k, body())
@@ -53,7 +55,7 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("Signature", "sig1=:"+strings.Repeat("A", 86)+"==:")
-	if err := expect("a forged signature", req, 401, "signature_invalid"); err != nil {
+	if err := expect("a forged signature", req, 401, httpsig.ReasonSignatureInvalid); err != nil {
 		return err
 	}
 	req, err = order.NewRequest(ctx, http.MethodPost, pay, k, body())
@@ -62,7 +64,7 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 	}
 	changed := []byte(`{"order_id":"attack-x","idempotency_key":"attack-x","amount":999999,"currency":"USD","card":"4242424242424242"}`)
 	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(changed)), int64(len(changed))
-	if err := expect("the body changed after signing", req, 401, "digest_mismatch"); err != nil {
+	if err := expect("the body changed after signing", req, 401, httpsig.ReasonDigestMismatch); err != nil {
 		return err
 	}
 	late := caller.New(a.w.IDs["order-agent"].Key, nil, func() time.Time { return time.Now().Add(-10 * time.Minute) })
@@ -70,7 +72,7 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := expect("a request signed ten minutes ago", req, 401, "signature_stale"); err != nil {
+	if err := expect("a request signed ten minutes ago", req, 401, httpsig.ReasonSignatureStale); err != nil {
 		return err
 	}
 	// Contracts that are not in force.
@@ -80,9 +82,9 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 		callee string
 		reason string
 	}{
-		{"a contract that expired an hour ago", time.Now().Add(-2 * time.Hour), "payment-agent", "contract_expired"},
-		{"a contract valid only from tomorrow", time.Now().Add(24 * time.Hour), "payment-agent", "contract_not_yet_valid"},
-		{"a contract for another audience (inventory) at payment", time.Now(), "inventory-agent", "contract_audience_mismatch"},
+		{"a contract that expired an hour ago", time.Now().Add(-2 * time.Hour), "payment-agent", verify.ReasonExpired},
+		{"a contract valid only from tomorrow", time.Now().Add(24 * time.Hour), "payment-agent", verify.ReasonNotYetValid},
+		{"a contract for another audience (inventory) at payment", time.Now(), "inventory-agent", verify.ReasonAudienceMismatch},
 	} {
 		bad, err := a.issue(ctx, c.start, c.callee)
 		if err != nil {
@@ -106,7 +108,7 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := expect("a validly signed contract that was never appended", req, 403, "contract_unknown"); err != nil {
+	if err := expect("a validly signed contract that was never appended", req, 403, verify.ReasonContractUnknown); err != nil {
 		return err
 	}
 	// A payment agent that cannot reach the ledger refuses everything.
@@ -119,7 +121,7 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return expect("a payment agent whose ledger is unreachable", req, 503, "checkpoint_stale")
+	return expect("a payment agent whose ledger is unreachable", req, 503, verify.ReasonCheckpointStale)
 }
 
 // issue has the authority issue the order agent a charge contract at

@@ -12,9 +12,12 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
+	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/internal/stack"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/verify"
 )
 
@@ -63,7 +66,7 @@ func (a *scene) placeOrders(ctx context.Context, n int) error {
 		return err
 	}
 	a.expect("an order to a blocked destination, refused before anything is reserved",
-		got.Status == 422 && got.Body["reason"] == "restricted_destination" && len(receiptsOf(got.Body)) == 0,
+		got.Status == 422 && got.Body["reason"] == order.ReasonRestricted && len(receiptsOf(got.Body)) == 0,
 		fmt.Sprintf("%d %v", got.Status, got.Body["reason"]))
 	return nil
 }
@@ -131,7 +134,7 @@ func (a *scene) enforce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.expect("the same signed request sent again", got.Status == 401 && got.Reason == "replay", fmt.Sprintf("%d %s", got.Status, got.Reason))
+	a.expect("the same signed request sent again", got.Status == 401 && got.Reason == guard.ReasonReplay, fmt.Sprintf("%d %s", got.Status, got.Reason))
 
 	for _, c := range []struct {
 		name, path string
@@ -139,9 +142,9 @@ func (a *scene) enforce(ctx context.Context) error {
 		status     int
 		reason     string
 	}{
-		{"a charge one cent over the $10,000 limit", "/v1/payment/charge", charge("direct-2", 1000001, "USD"), 403, "amount_exceeded"},
-		{"a charge in another currency", "/v1/payment/charge", charge("direct-3", 100, "EUR"), 403, "currency_mismatch"},
-		{"a refund under a charge-only contract", "/v1/payment/refund", []byte(`{"charge_id":"x","amount":100,"currency":"USD","idempotency_key":"r-1"}`), 403, "scope_missing"},
+		{"a charge one cent over the $10,000 limit", "/v1/payment/charge", charge("direct-2", 1000001, "USD"), 403, string(scope.ReasonAmountExceeded)},
+		{"a charge in another currency", "/v1/payment/charge", charge("direct-3", 100, "EUR"), 403, string(scope.ReasonCurrencyMismatch)},
+		{"a refund under a charge-only contract", "/v1/payment/refund", []byte(`{"charge_id":"x","amount":100,"currency":"USD","idempotency_key":"r-1"}`), 403, string(scope.ReasonNoScope)},
 	} {
 		req, err := order.NewRequest(ctx, http.MethodPost, pay+c.path, k, c.body)
 		if err != nil {
@@ -163,7 +166,7 @@ func (a *scene) enforce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.expect("another agent using the order agent's contract", got.Status == 403 && got.Reason == "contract_subject_mismatch", fmt.Sprintf("%d %s", got.Status, got.Reason))
+	a.expect("another agent using the order agent's contract", got.Status == 403 && got.Reason == verify.ReasonSubjectMismatch, fmt.Sprintf("%d %s", got.Status, got.Reason))
 	return nil
 }
 
@@ -214,6 +217,6 @@ func (a *scene) refusedAfterRevocation(ctx context.Context, index uint64) error 
 	if err != nil {
 		return err
 	}
-	a.expect("the next charge under it is refused", got.Status == 403 && got.Reason == "contract_revoked", fmt.Sprintf("%d %s", got.Status, got.Reason))
+	a.expect("the next charge under it is refused", got.Status == 403 && got.Reason == verify.ReasonRevoked, fmt.Sprintf("%d %s", got.Status, got.Reason))
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/agentledger/agentledger/internal/identity"
 	"github.com/agentledger/agentledger/internal/stack"
 	"github.com/agentledger/agentledger/ledger/verified"
+	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
@@ -130,22 +131,22 @@ func (s *story) refusals(ctx context.Context, l *stack.Ledger, w *stack.World) e
 		code   string
 		build  func() ([]byte, error)
 	}{
-		{"an agent cannot issue itself a refund contract", 403, "not_authority", func() ([]byte, error) {
+		{"an agent cannot issue itself a refund contract", 403, wire.ReasonNotAuthority, func() ([]byte, error) {
 			raw, _, err := order.Contract(order.DID, pay.DID, []string{"payment:refund"}, now, ttl)
 			return raw, err
 		}},
-		{"a changed entry fails its signature", 401, "bad_signature", func() ([]byte, error) {
+		{"a changed entry fails its signature", 401, wire.ReasonBadSignature, func() ([]byte, error) {
 			return swapPayload(authority.Key, `{"v":1,"note":"risk low"}`, `{"v":1,"note":"risk high"}`)
 		}},
-		{"a malformed entry", 400, "malformed_envelope", func() ([]byte, error) { return []byte(`{"hello":"world"}`), nil }},
-		{"a second agent named payment-agent", 409, "name_taken", func() ([]byte, error) {
+		{"a malformed entry", 400, wire.ReasonMalformedEnvelope, func() ([]byte, error) { return []byte(`{"hello":"world"}`), nil }},
+		{"a second agent named payment-agent", 409, wire.ReasonNameTaken, func() ([]byte, error) {
 			twin, err := stranger("payment-agent")
 			if err != nil {
 				return nil, err
 			}
 			return authority.Register(twin, "low", now)
 		}},
-		{"a contract with an unregistered callee", 400, "unknown_audience", func() ([]byte, error) {
+		{"a contract with an unregistered callee", 400, wire.ReasonUnknownAudience, func() ([]byte, error) {
 			ghost, err := stranger("ghost")
 			if err != nil {
 				return nil, err
@@ -153,10 +154,10 @@ func (s *story) refusals(ctx context.Context, l *stack.Ledger, w *stack.World) e
 			raw, _, err := authority.Contract(order.DID, ghost.DID, []string{"payment:charge"}, now, ttl)
 			return raw, err
 		}},
-		{"a contract whose scope has an unknown constraint", 400, "invalid_statement", func() ([]byte, error) {
+		{"a contract whose scope has an unknown constraint", 400, wire.ReasonInvalidStatement, func() ([]byte, error) {
 			return contractWithScope(authority, order.DID, pay.DID, "payment:charge:max_10000xyz", now)
 		}},
-		{"an action from an unregistered key", 403, "unregistered_signer", func() ([]byte, error) {
+		{"an action from an unregistered key", 403, wire.ReasonUnregisteredSigner, func() ([]byte, error) {
 			rogue, err := stranger("rogue")
 			if err != nil {
 				return nil, err
