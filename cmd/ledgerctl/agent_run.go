@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,12 +16,8 @@ import (
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/fileio"
-	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/verify"
 )
-
-// maxContracts bounds how many contract proofs an agent loads.
-const maxContracts = 1000
 
 func agentRunCommand(s streams) *cli.Command {
 	return &cli.Command{
@@ -143,33 +137,16 @@ func agentRun(c *cli.Context, s streams) error {
 	return a.Run(ctx)
 }
 
-// readContracts reads every *.tlog-proof file in dir (none if dir is "").
+// readContracts reads the contract proofs in --contracts (none if dir is "").
 func readContracts(dir string) ([][]byte, error) {
 	if dir == "" {
 		return nil, nil
 	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("--contracts: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("--contracts %s is not a directory", dir)
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*"+proofExt))
+	k, err := node.ReadContracts(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--contracts: %w", err)
 	}
-	if len(files) > maxContracts {
-		return nil, fmt.Errorf("%s holds %d contract proofs; at most %d are loaded", dir, len(files), maxContracts)
-	}
-	sort.Strings(files)
-	var out [][]byte
-	for _, f := range files {
-		b, err := fileio.ReadLimit(f, proofs.MaxBundleSize, "contract proof")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return k, nil
 }
 
 // roleConfig reads the role's own settings from the flags.

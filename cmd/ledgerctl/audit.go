@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/internal/auditor"
@@ -156,9 +155,7 @@ Example:
 // auditFull runs the full audit up to cp and prints its report.
 func auditFull(ctx context.Context, s streams, tiles verify.TileSource, cp proofs.SignedCheckpoint, authority, dir string, skew time.Duration, asJSON bool) error {
 	progress := func(total uint64) (func(int), func()) {
-		bar := progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(s.err),
-			progressbar.OptionSetVisibility(isTerminal(s.err)), progressbar.OptionSetDescription("auditing entries"),
-			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar := newProgress(s, int64(total), "auditing entries")
 		return func(n int) { _ = bar.Add(n) }, func() { _ = bar.Finish() }
 	}
 	rep, err := auditor.Full(ctx, tiles, cp, authority, dir, skew, progress)

@@ -6,9 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
@@ -136,15 +134,7 @@ func exportRange(c *cli.Context, s streams, cl *client.Client, v note.Verifier) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating the output directory: %w", err)
 	}
-	bar := progressbar.NewOptions64(int64(to-from),
-		progressbar.OptionSetWriter(s.err),
-		progressbar.OptionSetVisibility(isTerminal(s.err)),
-		progressbar.OptionSetDescription("exporting proofs"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	bar := newProgress(s, int64(to-from), "exporting proofs")
 	for i := from; i < to; i++ {
 		_, raw, err := verified.Prove(c.Context, cl, v, i, cp.Size, verify.Want{})
 		if err != nil {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/sumdb/note"
 
@@ -101,4 +103,13 @@ func logKeyFlag() cli.Flag {
 		Usage:   "the log's verifier key `VKEY` (origin+hash+base64), or a file holding it such as DIR/log.pub",
 		EnvVars: []string{"LEDGER_LOG_KEY"},
 	}
+}
+
+// newProgress is a progress bar of total steps on stderr, shown only on a
+// terminal.
+func newProgress(s streams, total int64, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(s.err),
+		progressbar.OptionSetVisibility(isTerminal(s.err)), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentledger/agentledger/ledger/verified"
@@ -51,9 +49,7 @@ Example:
 				return err
 			}
 			out := c.String("out")
-			bar := progressbar.NewOptions(verify.MirrorTiles(cp.Size), progressbar.OptionSetWriter(s.err),
-				progressbar.OptionSetVisibility(isTerminal(s.err)), progressbar.OptionSetDescription("mirroring tiles"),
-				progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			bar := newProgress(s, int64(verify.MirrorTiles(cp.Size)), "mirroring tiles")
 			stats, err := verify.Mirror(c.Context, cl, cp, out, func() { _ = bar.Add(1) })
 			_ = bar.Finish()
 			if err != nil {
