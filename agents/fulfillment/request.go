@@ -1,24 +1,22 @@
 package fulfillment
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Bounds on requests. The guard bounds the body at 64 KiB already; these
 // are the fulfillment agent's own, tighter ones.
 const (
-	MaxRequestBytes = 16 << 10
+	MaxRequestBytes = jsonapi.MaxRequestBytes
 	MaxItems        = 100
 	MaxQty          = 1_000_000
 	MaxNoteChars    = 500
@@ -31,9 +29,6 @@ const (
 	maxPostalChars  = 16
 	maxCarrierChars = 32
 )
-
-// errTooLarge marks a body over MaxRequestBytes.
-var errTooLarge = errors.New("request body over the fulfillment limit")
 
 // Item is one SKU and quantity of an order.
 type Item struct {
@@ -72,21 +67,6 @@ type notifyRequest struct {
 	Note           string `json:"note"`
 }
 
-// validID reports whether s is 1 to n characters of [A-Za-z0-9._-], so an
-// order id cannot reach into another Badger key.
-func validID(s string, n int) bool {
-	if s == "" || len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // validText reports whether s is valid UTF-8 of at most n characters with
 // no control or format characters (no newlines, no bidi overrides); if
 // required, it must hold a non-space character.
@@ -105,22 +85,6 @@ func validText(s string, n int, required bool) bool {
 	return true
 }
 
-// decode reads exactly one JSON object of no unknown fields into v.
-func decode(body []byte, v any) error {
-	if len(body) > MaxRequestBytes {
-		return errTooLarge
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed request: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("malformed request: data after the object")
-	}
-	return nil
-}
-
 // checkItems checks items and returns them sorted by SKU, with the total
 // quantity. A SKU named twice is refused.
 func checkItems(items []Item) ([]Item, int64, error) {
@@ -129,7 +93,7 @@ func checkItems(items []Item) ([]Item, int64, error) {
 	}
 	var total int64
 	for _, it := range items {
-		if !validID(it.SKU, maxSKULen) {
+		if !jsonapi.ValidID(it.SKU, maxSKULen) {
 			return nil, 0, errors.New("items: sku of 1 to 64 characters of [A-Za-z0-9._-]")
 		}
 		if it.Qty <= 0 || it.Qty > MaxQty {
@@ -172,10 +136,10 @@ func checkAddress(a Address) error {
 // the total quantity.
 func parseLabel(body []byte) (labelRequest, int64, error) {
 	var r labelRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, 0, err
 	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
 	}
 	if !validText(r.Name.First, maxNameChars, true) || !validText(r.Name.Last, maxNameChars, false) {
@@ -196,10 +160,10 @@ func parseLabel(body []byte) (labelRequest, int64, error) {
 // is untrusted free text: bounded, but otherwise only ever data.
 func parseNotify(body []byte) (notifyRequest, int64, error) {
 	var r notifyRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, 0, err
 	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
 	}
 	if !validText(r.FirstName, maxNameChars, true) {
@@ -208,7 +172,7 @@ func parseNotify(body []byte) (notifyRequest, int64, error) {
 	if !validText(r.Carrier, maxCarrierChars, true) {
 		return r, 0, fmt.Errorf("carrier: 1 to %d characters, no control characters", maxCarrierChars)
 	}
-	if !validID(r.TrackingNumber, maxSKULen) {
+	if !jsonapi.ValidID(r.TrackingNumber, maxSKULen) {
 		return r, 0, errors.New("tracking_number: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
 	if !validText(r.Note, MaxNoteChars, false) {

@@ -1,7 +1,6 @@
 package order
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -227,13 +226,3 @@ func (s *Service) refund(ctx context.Context, o *Order) (string, result) {
 }
 
 func (d Duration) seconds() float64 { return float64(d) / 1e9 }
-
-// writeJSON answers v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	_ = json.NewEncoder(&buf).Encode(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}

@@ -1,24 +1,23 @@
 package order
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Bounds on a create request.
 const (
-	MaxRequestBytes = 16 << 10
+	MaxRequestBytes = jsonapi.MaxRequestBytes
 	MaxItems        = 100
 	MaxQty          = 1_000_000
 	MaxUnitPrice    = 1_000_000_000_00 // minor units
@@ -30,9 +29,6 @@ const (
 	maxAddressLines = 4
 	maxNoteLen      = 1000
 )
-
-// errTooLarge marks a body over MaxRequestBytes.
-var errTooLarge = errors.New("request body over the order limit")
 
 // Customer is who ordered.
 type Customer struct {
@@ -76,19 +72,11 @@ type parsed struct {
 // parseCreate reads a create request strictly and checks it. An empty
 // currency becomes defCurrency.
 func parseCreate(body []byte, defCurrency string) (parsed, error) {
-	if len(body) > MaxRequestBytes {
-		return parsed{}, errTooLarge
-	}
 	var r CreateRequest
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&r); err != nil {
-		return parsed{}, fmt.Errorf("malformed request: %w", err)
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
+		return parsed{}, err
 	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return parsed{}, errors.New("malformed request: data after the object")
-	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return parsed{}, errors.New("order_id: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
 	if !validText(r.Customer.First, maxNameLen, true) || !validText(r.Customer.Last, maxNameLen, false) {
@@ -130,7 +118,7 @@ func parseCreate(body []byte, defCurrency string) (parsed, error) {
 	seen := make(map[string]bool, len(r.Items))
 	var total int64
 	for _, it := range r.Items {
-		if !validID(it.SKU, maxSKULen) {
+		if !jsonapi.ValidID(it.SKU, maxSKULen) {
 			return parsed{}, errors.New("items: sku of 1 to 64 characters of [A-Za-z0-9._-]")
 		}
 		if seen[it.SKU] {
@@ -207,20 +195,6 @@ func (c *Config) classify(p parsed) (class string, digital bool) {
 		return ClassDigital, digital
 	}
 	return ClassStandard, digital
-}
-
-// validID reports whether s is 1 to n characters of [A-Za-z0-9._-].
-func validID(s string, n int) bool {
-	if s == "" || len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // validText reports whether s is valid UTF-8 of at most n runes with no

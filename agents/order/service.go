@@ -30,6 +30,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
@@ -39,8 +40,8 @@ const (
 	ReasonNoPayment    = "no_payment_contract_covers_amount"
 	ReasonConflict     = "order_conflict"
 	ReasonNotFound     = "order_not_found"
-	ReasonBadRequest   = "bad_request"
-	ReasonTooLarge     = "request_too_large"
+	ReasonBadRequest   = jsonapi.ReasonBadRequest
+	ReasonTooLarge     = jsonapi.ReasonTooLarge
 	ReasonStoreDown    = "store_unavailable"
 	maxRetryReceipts   = 100
 	reasonReservation  = "reservation_failed"
@@ -161,11 +162,7 @@ func respond(w http.ResponseWriter, o *Order, created bool) {
 	if o.Status != StatusCompleted && o.Status != StatusProcessing {
 		v.Error, v.Message = o.Reason, o.Detail
 	}
-	writeJSON(w, httpStatus(o, created), v)
-}
-
-func refuse(w http.ResponseWriter, status int, reason, msg string) {
-	writeJSON(w, status, map[string]string{"error": reason, "message": msg})
+	jsonapi.WriteJSON(w, httpStatus(o, created), v)
 }
 
 // CreateHandler serves order:create (POST /v1/orders).
@@ -173,11 +170,7 @@ func (s *Service) CreateHandler() guard.Handler {
 	return func(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 		p, err := parseCreate(a.Body, s.cfg.Currency)
 		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				refuse(w, http.StatusRequestEntityTooLarge, ReasonTooLarge, err.Error())
-				return
-			}
-			refuse(w, http.StatusBadRequest, ReasonBadRequest, err.Error())
+			jsonapi.Fail(w, jsonapi.Invalid(err))
 			return
 		}
 		ref := Ref(a.Caller, p.OrderID)
@@ -188,7 +181,7 @@ func (s *Service) CreateHandler() guard.Handler {
 		switch {
 		case err == nil:
 			if o.Digest != p.digest() {
-				refuse(w, http.StatusConflict, ReasonConflict, "this order id was used for a different order")
+				jsonapi.Refuse(w, http.StatusConflict, ReasonConflict, "this order id was used for a different order")
 				return
 			}
 			o.RetryReceipts = append(o.RetryReceipts, a.Receipt.Index)
@@ -198,11 +191,11 @@ func (s *Service) CreateHandler() guard.Handler {
 		case errors.Is(err, ErrNotFound):
 			o, created = s.newOrder(a, ref, p), true
 		default:
-			refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
+			jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
 			return
 		}
 		if err := s.save(&o); err != nil {
-			refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
+			jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
 			return
 		}
 		if !o.terminal() {
@@ -210,7 +203,7 @@ func (s *Service) CreateHandler() guard.Handler {
 			// goes away: a half-done order is worse than a late answer.
 			if err := s.run(context.WithoutCancel(r.Context()), &o, p.Card); err != nil {
 				s.log.Error().Err(err).Str("order", o.Ref).Msg("saving the order failed")
-				refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable; retry the order")
+				jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable; retry the order")
 				return
 			}
 		}
@@ -250,20 +243,20 @@ func (s *Service) save(o *Order) error {
 func (s *Service) StatusHandler() guard.Handler {
 	return func(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 		id := r.PathValue("id")
-		if !validID(id, maxIDLen) {
-			refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
+		if !jsonapi.ValidID(id, maxIDLen) {
+			jsonapi.Refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
 			return
 		}
 		o, err := s.store.Get(Ref(a.Caller, id))
 		if errors.Is(err, ErrNotFound) || (err == nil && o.Creator != a.Caller) {
-			refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
+			jsonapi.Refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
 			return
 		}
 		if err != nil {
-			refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
+			jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
 			return
 		}
 		v := view(&o)
-		writeJSON(w, http.StatusOK, v)
+		jsonapi.WriteJSON(w, http.StatusOK, v)
 	}
 }

@@ -3,6 +3,7 @@ package payment
 import (
 	"testing"
 
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
@@ -58,7 +59,7 @@ func checkAccepted(t *testing.T, amount int64, currency string, v scope.Request,
 		t.Fatalf("the guard checks %+v, the handler acts on %d %s", v, amount, currency)
 	}
 	for _, id := range ids {
-		if !validID(id) {
+		if !jsonapi.ValidKey(id, maxIDLen) {
 			t.Fatalf("accepted id %q", id)
 		}
 	}
