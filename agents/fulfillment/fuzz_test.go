@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/agentledger/agentledger/agents/customer"
 	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 )
@@ -32,7 +33,7 @@ func FuzzParseRequests(f *testing.F) {
 		}
 		if err == nil {
 			checkItemsAccepted(t, l.Items, total)
-			if !jsonapi.ValidID(l.OrderID, maxIDLen) || v.Quantity != total || !v.HasQuantity || checkAddress(l.Address) != nil {
+			if !jsonapi.ValidID(l.OrderID, maxIDLen) || v.Quantity != total || !v.HasQuantity || l.Address.Check() != nil {
 				t.Fatalf("accepted label %+v, values %+v", l, v)
 			}
 			fuzzcheck.RoundTrip(t, l, func(b []byte) (labelRequest, error) { l, _, err := parseLabel(b); return l, err })
@@ -43,7 +44,7 @@ func FuzzParseRequests(f *testing.F) {
 		}
 		if err == nil {
 			checkItemsAccepted(t, n.Items, total)
-			if !jsonapi.ValidID(n.TrackingNumber, maxSKULen) || !validText(n.Note, MaxNoteChars, false) {
+			if !jsonapi.ValidID(n.TrackingNumber, maxSKULen) || !customer.ValidText(n.Note, MaxNoteChars, false) {
 				t.Fatalf("accepted notify %+v", n)
 			}
 			fuzzcheck.RoundTrip(t, n, func(b []byte) (notifyRequest, error) { n, _, err := parseNotify(b); return n, err })

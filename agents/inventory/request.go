@@ -8,17 +8,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agentledger/agentledger/agents/customer"
 	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Bounds on requests. The guard bounds the body at 64 KiB already; these
-// are the inventory's own, tighter ones.
+// are the inventory's own, tighter ones. Lines and SKUs follow
+// agents/customer, the rules the order agent checks an order against;
+// the quantity of a line may be larger here (MaxQty), for restocks and
+// callers other than the order agent.
 const (
 	MaxRequestBytes = jsonapi.MaxRequestBytes
-	MaxLines        = 100
+	MaxLines        = customer.MaxItems
 	MaxQty          = 1_000_000_000
-	maxSKULen       = 64
+	maxSKULen       = customer.MaxSKULen
 	maxIDLen        = 128
 )
 
@@ -46,7 +50,7 @@ func parseCheck(body []byte) (checkRequest, error) {
 	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, err
 	}
-	if !jsonapi.ValidID(r.SKU, maxSKULen) {
+	if !customer.ValidSKU(r.SKU) {
 		return r, errors.New("sku: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
 	return r, nil
@@ -62,29 +66,15 @@ func parseReserve(body []byte, maxTTL int64) (reserveRequest, int64, error) {
 	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
 	}
-	if len(r.Lines) == 0 || len(r.Lines) > MaxLines {
-		return r, 0, fmt.Errorf("lines: 1 to %d lines", MaxLines)
-	}
 	if r.TTLSeconds < 0 || r.TTLSeconds > maxTTL {
 		return r, 0, fmt.Errorf("ttl_seconds: 0 (the default) to %d", maxTTL)
 	}
-	var total int64
-	for _, l := range r.Lines {
-		if !jsonapi.ValidID(l.SKU, maxSKULen) {
-			return r, 0, errors.New("lines: sku of 1 to 64 characters of [A-Za-z0-9._-]")
-		}
-		if l.Qty <= 0 || l.Qty > MaxQty {
-			return r, 0, fmt.Errorf("lines: qty of %s not in 1..%d", l.SKU, MaxQty)
-		}
-		total += l.Qty // at most MaxLines*MaxQty: no overflow
+	total, err := customer.CheckLines(r.Lines, MaxQty, func(l Line) (string, int64) { return l.SKU, l.Qty })
+	if err != nil {
+		return r, 0, fmt.Errorf("lines: %w", err)
 	}
 	r.Lines = slices.Clone(r.Lines)
 	slices.SortFunc(r.Lines, func(a, b Line) int { return strings.Compare(a.SKU, b.SKU) })
-	for i := 1; i < len(r.Lines); i++ {
-		if r.Lines[i].SKU == r.Lines[i-1].SKU {
-			return r, 0, fmt.Errorf("lines: sku %s named twice", r.Lines[i].SKU)
-		}
-	}
 	return r, total, nil
 }
 
@@ -104,7 +94,7 @@ func parseRestock(body []byte) (restockRequest, error) {
 	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, err
 	}
-	if !jsonapi.ValidID(r.SKU, maxSKULen) {
+	if !customer.ValidSKU(r.SKU) {
 		return r, errors.New("sku: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
 	if r.Qty <= 0 || r.Qty > MaxQty {

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentledger/agentledger/agents/customer"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
@@ -107,8 +108,8 @@ func parseCharge(body []byte) (chargeRequest, error) {
 	if !jsonapi.ValidKey(c.IdempotencyKey, maxIDLen) {
 		return c, errors.New("idempotency_key: want 1 to 128 of [A-Za-z0-9_.:-]")
 	}
-	if len(c.Card) < 12 || len(c.Card) > 19 || !digits(c.Card) {
-		return c, errors.New("card: want 12 to 19 digits")
+	if err := customer.CheckCard(c.Card); err != nil {
+		return c, fmt.Errorf("card: %w", err)
 	}
 	return c, nil
 }
@@ -162,15 +163,6 @@ func RefundValues(_ *http.Request, body []byte) (scope.Request, error) {
 
 var _ guard.Values = ChargeValues
 var _ guard.Values = RefundValues
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // newReceipt starts the record of what was done with approval a.
 func (s *Service) newReceipt(action string, a *guard.Approval) ReceiptRecord {
