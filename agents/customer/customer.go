@@ -10,8 +10,11 @@
 // them at once.
 //
 // Every limit is the strictest any agent applied before the rules were
-// made one (the fulfillment agent's, for the fields a label prints). Text
-// is counted in Unicode code points. No text field may hold a control
+// made one (the fulfillment agent's, for the fields a label prints), and
+// two rules are a little stricter than any was: no address line may be
+// blank (the order agent refused empty lines, the fulfillment agent a
+// blank first one), and no field may hold a line separator. Text is
+// counted in Unicode code points. No text field may hold a control
 // character (Unicode category Cc: C0, DEL, C1, so no newline or escape),
 // a format character (category Cf: zero-width spaces and joiners U+200B to
 // U+200F, bidi embeddings and overrides U+202A to U+202E, bidi isolates
