@@ -36,23 +36,25 @@ import (
 
 // Refusal reasons of POST /v1/orders.
 const (
-	ReasonRestricted   = "restricted_destination"
-	ReasonNoPayment    = "no_payment_contract_covers_amount"
-	ReasonConflict     = "order_conflict"
-	ReasonNotFound     = "order_not_found"
-	ReasonBadRequest   = jsonapi.ReasonBadRequest
-	ReasonTooLarge     = jsonapi.ReasonTooLarge
-	ReasonStoreDown    = "store_unavailable"
-	maxRetryReceipts   = 100
-	reasonReservation  = "reservation_failed"
-	reasonPayment      = "payment_failed"
-	reasonLabel        = "label_failed"
-	reasonNoRefund     = "label_failed_no_refund_contract"
-	reasonRefundFailed = "label_failed_refund_failed"
-	flagChargeUnknown  = "charge_outcome_unknown"
-	flagReserveUnknown = "reservation_outcome_unknown"
-	flagReleaseFailed  = "reservation_release_failed"
-	flagNotifyFailed   = "notify_failed"
+	ReasonRestricted    = "restricted_destination"
+	ReasonNoPayment     = "no_payment_contract_covers_amount"
+	ReasonNoInventory   = "no_inventory_contract_covers_quantity"
+	ReasonNoFulfillment = "no_fulfillment_contract_covers_quantity"
+	ReasonConflict      = "order_conflict"
+	ReasonNotFound      = "order_not_found"
+	ReasonBadRequest    = jsonapi.ReasonBadRequest
+	ReasonTooLarge      = jsonapi.ReasonTooLarge
+	ReasonStoreDown     = "store_unavailable"
+	maxRetryReceipts    = 100
+	reasonReservation   = "reservation_failed"
+	reasonPayment       = "payment_failed"
+	reasonLabel         = "label_failed"
+	reasonNoRefund      = "label_failed_no_refund_contract"
+	reasonRefundFailed  = "label_failed_refund_failed"
+	flagChargeUnknown   = "charge_outcome_unknown"
+	flagReserveUnknown  = "reservation_outcome_unknown"
+	flagReleaseFailed   = "reservation_release_failed"
+	flagNotifyFailed    = "notify_failed"
 )
 
 // Service is the order agent's logic behind its guard. It is safe for
@@ -214,13 +216,19 @@ func (s *Service) CreateHandler() guard.Handler {
 }
 
 // newOrder classifies a new order and refuses it, before anything is
-// reserved, if it cannot go ahead.
+// reserved, if it cannot go ahead: a restricted destination, or no
+// contract the agent holds that grants a step the order needs (the
+// charge of its amount, the reservation and the label of its quantity).
 func (s *Service) newOrder(a *guard.Approval, ref string, p parsed) Order {
 	now := s.now().UTC()
 	o := Order{ID: p.OrderID, Ref: ref, Creator: a.Caller, Digest: p.digest(), Status: StatusProcessing,
 		Customer: p.Customer, Address: p.Address, Items: p.Items, Note: p.Note, Amount: p.Amount, Currency: p.Currency,
 		CreateReceipt: a.Receipt.Index, Steps: []Step{}, Created: now}
 	o.Classification, o.Digital = s.cfg.classify(p)
+	var qty int64 // what inventory:reserve and fulfillment:label will ask for
+	for _, it := range p.Items {
+		qty += it.Qty
+	}
 	switch {
 	case o.Classification == ClassRestricted:
 		o.Status, o.Reason, o.Detail = StatusRefused, ReasonRestricted, "orders to "+o.Address.Country+" are not accepted"
@@ -229,6 +237,14 @@ func (s *Service) newOrder(a *guard.Approval, ref string, p parsed) Order {
 		// or not: no stock is held for a charge that cannot be made.
 		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoPayment,
 			"the order agent holds no payment:charge contract that covers this amount"
+	case !s.coversQty(s.cfg.InventoryDID, ActionReserve, qty):
+		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoInventory,
+			"the order agent holds no inventory:reserve contract that covers this quantity"
+	case !o.Digital && !s.coversQty(s.cfg.FulfillmentDID, ActionLabel, qty):
+		// A label refused after the charge leaves the customer charged
+		// with nothing shipped: known up front, so refused up front.
+		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoFulfillment,
+			"the order agent holds no fulfillment:label contract that covers this quantity"
 	}
 	return o
 }
