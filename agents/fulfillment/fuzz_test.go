@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/agentledger/agentledger/agents/customer"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 )
 
@@ -31,7 +33,7 @@ func FuzzParseRequests(f *testing.F) {
 		}
 		if err == nil {
 			checkItemsAccepted(t, l.Items, total)
-			if !validID(l.OrderID, maxIDLen) || v.Quantity != total || !v.HasQuantity || checkAddress(l.Address) != nil {
+			if !jsonapi.ValidID(l.OrderID, maxIDLen) || v.Quantity != total || !v.HasQuantity || l.Address.Check() != nil {
 				t.Fatalf("accepted label %+v, values %+v", l, v)
 			}
 			fuzzcheck.RoundTrip(t, l, func(b []byte) (labelRequest, error) { l, _, err := parseLabel(b); return l, err })
@@ -42,7 +44,7 @@ func FuzzParseRequests(f *testing.F) {
 		}
 		if err == nil {
 			checkItemsAccepted(t, n.Items, total)
-			if !validID(n.TrackingNumber, maxSKULen) || !validText(n.Note, MaxNoteChars, false) {
+			if !jsonapi.ValidID(n.TrackingNumber, maxSKULen) || !customer.ValidText(n.Note, MaxNoteChars, false) {
 				t.Fatalf("accepted notify %+v", n)
 			}
 			fuzzcheck.RoundTrip(t, n, func(b []byte) (notifyRequest, error) { n, _, err := parseNotify(b); return n, err })
@@ -54,7 +56,7 @@ func checkItemsAccepted(t *testing.T, items []Item, total int64) {
 	t.Helper()
 	var sum int64
 	for i, it := range items {
-		if !validID(it.SKU, maxSKULen) || it.Qty <= 0 || it.Qty > MaxQty || (i > 0 && items[i-1].SKU >= it.SKU) {
+		if !jsonapi.ValidID(it.SKU, maxSKULen) || it.Qty <= 0 || it.Qty > MaxQty || (i > 0 && items[i-1].SKU >= it.SKU) {
 			t.Fatalf("accepted item %d %+v of %+v", i, it, items)
 		}
 		sum += it.Qty

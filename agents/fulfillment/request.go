@@ -1,39 +1,32 @@
 package fulfillment
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/agentledger/agentledger/agents/customer"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Bounds on requests. The guard bounds the body at 64 KiB already; these
-// are the fulfillment agent's own, tighter ones.
+// are the fulfillment agent's own, tighter ones. The customer's data (the
+// name, the address, the note and the items) follows agents/customer, the
+// same rules the order agent applies before it reserves or charges.
 const (
-	MaxRequestBytes = 16 << 10
-	MaxItems        = 100
-	MaxQty          = 1_000_000
-	MaxNoteChars    = 500
+	MaxRequestBytes = jsonapi.MaxRequestBytes
+	MaxItems        = customer.MaxItems
+	MaxQty          = customer.MaxQty
+	MaxNoteChars    = customer.MaxNoteChars
 	maxIDLen        = 128
-	maxSKULen       = 64
-	maxNameChars    = 64
-	maxAddrLines    = 4
-	maxLineChars    = 128
-	maxCityChars    = 64
-	maxPostalChars  = 16
+	maxSKULen       = customer.MaxSKULen
+	maxNameChars    = customer.MaxNameChars
+	maxPostalChars  = customer.MaxPostalChars
 	maxCarrierChars = 32
 )
-
-// errTooLarge marks a body over MaxRequestBytes.
-var errTooLarge = errors.New("request body over the fulfillment limit")
 
 // Item is one SKU and quantity of an order.
 type Item struct {
@@ -42,19 +35,11 @@ type Item struct {
 }
 
 // Name is the recipient's name as printed on a label.
-type Name struct {
-	First string `json:"first"`
-	Last  string `json:"last"`
-}
+type Name = customer.Name
 
 // Address is a full postal address, printed on a label and never given
 // to a Notifier.
-type Address struct {
-	Lines      []string `json:"lines"`
-	City       string   `json:"city"`
-	PostalCode string   `json:"postal_code"`
-	Country    string   `json:"country"` // ISO 3166-1 alpha-2, upper case
-}
+type Address = customer.Address
 
 type labelRequest struct {
 	OrderID string  `json:"order_id"`
@@ -72,117 +57,33 @@ type notifyRequest struct {
 	Note           string `json:"note"`
 }
 
-// validID reports whether s is 1 to n characters of [A-Za-z0-9._-], so an
-// order id cannot reach into another Badger key.
-func validID(s string, n int) bool {
-	if s == "" || len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// validText reports whether s is valid UTF-8 of at most n characters with
-// no control or format characters (no newlines, no bidi overrides); if
-// required, it must hold a non-space character.
-func validText(s string, n int, required bool) bool {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > n {
-		return false
-	}
-	if required && strings.TrimSpace(s) == "" {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
-}
-
-// decode reads exactly one JSON object of no unknown fields into v.
-func decode(body []byte, v any) error {
-	if len(body) > MaxRequestBytes {
-		return errTooLarge
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed request: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("malformed request: data after the object")
-	}
-	return nil
-}
-
 // checkItems checks items and returns them sorted by SKU, with the total
-// quantity. A SKU named twice is refused.
+// quantity.
 func checkItems(items []Item) ([]Item, int64, error) {
-	if len(items) == 0 || len(items) > MaxItems {
-		return nil, 0, fmt.Errorf("items: 1 to %d items", MaxItems)
-	}
-	var total int64
-	for _, it := range items {
-		if !validID(it.SKU, maxSKULen) {
-			return nil, 0, errors.New("items: sku of 1 to 64 characters of [A-Za-z0-9._-]")
-		}
-		if it.Qty <= 0 || it.Qty > MaxQty {
-			return nil, 0, fmt.Errorf("items: qty of %s not in 1..%d", it.SKU, MaxQty)
-		}
-		total += it.Qty // at most MaxItems*MaxQty: no overflow
+	total, err := customer.CheckLines(items, MaxQty, func(it Item) (string, int64) { return it.SKU, it.Qty })
+	if err != nil {
+		return nil, 0, fmt.Errorf("items: %w", err)
 	}
 	items = slices.Clone(items)
 	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.SKU, b.SKU) })
-	for i := 1; i < len(items); i++ {
-		if items[i].SKU == items[i-1].SKU {
-			return nil, 0, fmt.Errorf("items: sku %s named twice", items[i].SKU)
-		}
-	}
 	return items, total, nil
-}
-
-func checkAddress(a Address) error {
-	if len(a.Lines) == 0 || len(a.Lines) > maxAddrLines {
-		return fmt.Errorf("address.lines: 1 to %d lines", maxAddrLines)
-	}
-	for i, l := range a.Lines {
-		if !validText(l, maxLineChars, i == 0) {
-			return fmt.Errorf("address.lines: each at most %d characters, no control characters, the first not blank", maxLineChars)
-		}
-	}
-	if !validText(a.City, maxCityChars, true) {
-		return fmt.Errorf("address.city: 1 to %d characters, no control characters", maxCityChars)
-	}
-	if !validText(a.PostalCode, maxPostalChars, false) {
-		return fmt.Errorf("address.postal_code: at most %d characters, no control characters", maxPostalChars)
-	}
-	if len(a.Country) != 2 || a.Country[0] < 'A' || a.Country[0] > 'Z' || a.Country[1] < 'A' || a.Country[1] > 'Z' {
-		return errors.New("address.country: an ISO 3166-1 alpha-2 code in upper case")
-	}
-	return nil
 }
 
 // parseLabel checks a label request and normalizes its items; it returns
 // the total quantity.
 func parseLabel(body []byte) (labelRequest, int64, error) {
 	var r labelRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, 0, err
 	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
 	}
-	if !validText(r.Name.First, maxNameChars, true) || !validText(r.Name.Last, maxNameChars, false) {
-		return r, 0, fmt.Errorf("name: first of 1 to %d characters, last of at most %d, no control characters", maxNameChars, maxNameChars)
+	if err := r.Name.Check(); err != nil {
+		return r, 0, fmt.Errorf("name.%w", err)
 	}
-	if err := checkAddress(r.Address); err != nil {
-		return r, 0, err
+	if err := r.Address.Check(); err != nil {
+		return r, 0, fmt.Errorf("address.%w", err)
 	}
 	items, total, err := checkItems(r.Items)
 	if err != nil {
@@ -196,23 +97,23 @@ func parseLabel(body []byte) (labelRequest, int64, error) {
 // is untrusted free text: bounded, but otherwise only ever data.
 func parseNotify(body []byte) (notifyRequest, int64, error) {
 	var r notifyRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, 0, err
 	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
 	}
-	if !validText(r.FirstName, maxNameChars, true) {
-		return r, 0, fmt.Errorf("first_name: 1 to %d characters, no control characters", maxNameChars)
+	if err := customer.CheckFirstName(r.FirstName); err != nil {
+		return r, 0, fmt.Errorf("first_name: %w", err)
 	}
-	if !validText(r.Carrier, maxCarrierChars, true) {
-		return r, 0, fmt.Errorf("carrier: 1 to %d characters, no control characters", maxCarrierChars)
+	if !customer.ValidText(r.Carrier, maxCarrierChars, true) {
+		return r, 0, fmt.Errorf("carrier: 1 to %d characters, no control or format characters", maxCarrierChars)
 	}
-	if !validID(r.TrackingNumber, maxSKULen) {
+	if !jsonapi.ValidID(r.TrackingNumber, maxSKULen) {
 		return r, 0, errors.New("tracking_number: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
-	if !validText(r.Note, MaxNoteChars, false) {
-		return r, 0, fmt.Errorf("note: at most %d characters, no control characters", MaxNoteChars)
+	if err := customer.CheckNote(r.Note); err != nil {
+		return r, 0, fmt.Errorf("note: %w", err)
 	}
 	items, total, err := checkItems(r.Items)
 	if err != nil {

@@ -14,12 +14,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 )
 
 // The actions (scope names) the fulfillment agent serves.
 const (
 	ActionLabel  = "fulfillment:label"
 	ActionNotify = "fulfillment:notify"
+)
+
+// Refusal reasons of the fulfillment agent's handlers, besides jsonapi's
+// bad_request and request_too_large.
+const (
+	ReasonOrderConflict       = "order_conflict"
+	ReasonNotifierUnavailable = "notifier_unavailable"
+	ReasonStoreUnavailable    = "store_unavailable"
 )
 
 // Carrier is the simulated carrier that issues labels.
@@ -124,7 +133,7 @@ func digest(v any) string {
 func (s *Service) Label(w http.ResponseWriter, _ *http.Request, a *guard.Approval) {
 	req, _, err := parseLabel(a.Body)
 	if err != nil {
-		s.fail(w, &parseError{err})
+		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
 	id, err := newID()
@@ -143,7 +152,7 @@ func (s *Service) Label(w http.ResponseWriter, _ *http.Request, a *guard.Approva
 	if created {
 		s.cfg.Logger.Info().Str("order", l.OrderID).Str("tracking", l.TrackingNumber).Uint64("receipt", l.ReceiptIndex).Msg("label created")
 	}
-	writeJSON(w, http.StatusOK, LabelResponse{OrderID: l.OrderID, Carrier: l.Carrier, TrackingNumber: l.TrackingNumber, ReceiptIndex: l.ReceiptIndex})
+	jsonapi.WriteJSON(w, http.StatusOK, LabelResponse{OrderID: l.OrderID, Carrier: l.Carrier, TrackingNumber: l.TrackingNumber, ReceiptIndex: l.ReceiptIndex})
 }
 
 // Notify serves fulfillment:notify: the customer's message, written by
@@ -151,7 +160,7 @@ func (s *Service) Label(w http.ResponseWriter, _ *http.Request, a *guard.Approva
 func (s *Service) Notify(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 	req, _, err := parseNotify(a.Body)
 	if err != nil {
-		s.fail(w, &parseError{err})
+		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
 	d := digest(req)
@@ -161,7 +170,7 @@ func (s *Service) Notify(w http.ResponseWriter, r *http.Request, a *guard.Approv
 			s.fail(w, ErrOrderConflict)
 			return
 		}
-		writeJSON(w, http.StatusOK, notifyResponse(m))
+		jsonapi.WriteJSON(w, http.StatusOK, notifyResponse(m))
 		return
 	} else if !errors.Is(err, ErrNotFound) {
 		s.fail(w, err)
@@ -172,8 +181,8 @@ func (s *Service) Notify(w http.ResponseWriter, r *http.Request, a *guard.Approv
 	c, err := s.notify.Compose(r.Context(), in)
 	if err != nil {
 		s.cfg.Logger.Error().Err(err).Str("order", req.OrderID).Msg("no customer message could be written")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "notifier_unavailable",
-			"message": "no customer message could be written; nothing was stored"})
+		jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonNotifierUnavailable,
+			"no customer message could be written; nothing was stored")
 		return
 	}
 	if c.Cause != nil {
@@ -191,40 +200,24 @@ func (s *Service) Notify(w http.ResponseWriter, r *http.Request, a *guard.Approv
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, notifyResponse(m))
+	jsonapi.WriteJSON(w, http.StatusOK, notifyResponse(m))
 }
 
 func notifyResponse(m Message) NotifyResponse {
 	return NotifyResponse{ID: m.ID, OrderID: m.OrderID, To: m.To, Text: m.Text, Source: m.Source, ReceiptIndex: m.ReceiptIndex}
 }
 
-// fail answers err as a JSON refusal {"error","message"}.
+// fail answers err as a JSON refusal {"error","message"}: a request
+// error as jsonapi says, a conflict as such, anything else as the store
+// failing.
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	var pe *parseError
-	status, reason := http.StatusServiceUnavailable, "store_unavailable"
-	switch {
-	case errors.Is(err, errTooLarge):
-		status, reason = http.StatusRequestEntityTooLarge, "request_too_large"
-	case errors.Is(err, ErrOrderConflict):
-		status, reason = http.StatusConflict, "order_conflict"
-	case errors.As(err, &pe):
-		status, reason = http.StatusBadRequest, "bad_request"
-	default:
-		s.cfg.Logger.Error().Err(err).Msg("fulfillment store")
-		err = errors.New("the fulfillment store failed; nothing was changed")
+	if jsonapi.Fail(w, err) {
+		return
 	}
-	writeJSON(w, status, map[string]string{"error": reason, "message": err.Error()})
-}
-
-// parseError marks an error in the request itself.
-type parseError struct{ err error }
-
-func (e *parseError) Error() string { return e.err.Error() }
-func (e *parseError) Unwrap() error { return e.err }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+	if errors.Is(err, ErrOrderConflict) {
+		jsonapi.Refuse(w, http.StatusConflict, ReasonOrderConflict, err.Error())
+		return
+	}
+	s.cfg.Logger.Error().Err(err).Msg("fulfillment store")
+	jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreUnavailable, "the fulfillment store failed; nothing was changed")
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 )
 
@@ -33,12 +34,12 @@ func FuzzParseRequests(f *testing.F) {
 		if r, total, err := parseReserve(body, maxTTL); err == nil {
 			var sum int64
 			for i, l := range r.Lines {
-				if !validID(l.SKU, maxSKULen) || l.Qty <= 0 || l.Qty > MaxQty || (i > 0 && r.Lines[i-1].SKU >= l.SKU) {
+				if !jsonapi.ValidID(l.SKU, maxSKULen) || l.Qty <= 0 || l.Qty > MaxQty || (i > 0 && r.Lines[i-1].SKU >= l.SKU) {
 					t.Fatalf("accepted reservation has line %d %+v", i, l)
 				}
 				sum += l.Qty
 			}
-			if sum != total || r.TTLSeconds < 0 || r.TTLSeconds > maxTTL || !validID(r.OrderID, maxIDLen) {
+			if sum != total || r.TTLSeconds < 0 || r.TTLSeconds > maxTTL || !jsonapi.ValidID(r.OrderID, maxIDLen) {
 				t.Fatalf("accepted reservation %+v with total %d", r, total)
 			}
 			fuzzcheck.RoundTrip(t, r, func(b []byte) (reserveRequest, error) { r, _, err := parseReserve(b, maxTTL); return r, err })
@@ -60,7 +61,7 @@ func FuzzParseRequests(f *testing.F) {
 			t.Fatalf("parseRestock: %v, RestockValues: %v", err, verr)
 		}
 		if err == nil {
-			if !validID(r.SKU, maxSKULen) || r.Qty <= 0 || r.Qty > MaxQty || v.Quantity != r.Qty || !v.HasQuantity {
+			if !jsonapi.ValidID(r.SKU, maxSKULen) || r.Qty <= 0 || r.Qty > MaxQty || v.Quantity != r.Qty || !v.HasQuantity {
 				t.Fatalf("accepted restock %+v, values %+v", r, v)
 			}
 			fuzzcheck.RoundTrip(t, r, parseRestock)

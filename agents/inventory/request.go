@@ -1,63 +1,30 @@
 package inventory
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/agentledger/agentledger/agents/customer"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Bounds on requests. The guard bounds the body at 64 KiB already; these
-// are the inventory's own, tighter ones.
+// are the inventory's own, tighter ones. Lines and SKUs follow
+// agents/customer, the rules the order agent checks an order against;
+// the quantity of a line may be larger here (MaxQty), for restocks and
+// callers other than the order agent.
 const (
-	MaxRequestBytes = 16 << 10
-	MaxLines        = 100
+	MaxRequestBytes = jsonapi.MaxRequestBytes
+	MaxLines        = customer.MaxItems
 	MaxQty          = 1_000_000_000
-	maxSKULen       = 64
+	maxSKULen       = customer.MaxSKULen
 	maxIDLen        = 128
 )
-
-// errTooLarge marks a body over MaxRequestBytes.
-var errTooLarge = errors.New("request body over the inventory limit")
-
-// validID reports whether s is 1 to n characters of [A-Za-z0-9._-]; SKUs,
-// order ids and reservation ids all are, so none can reach into another
-// Badger key.
-func validID(s string, n int) bool {
-	if s == "" || len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// decode reads exactly one JSON object of no unknown fields into v.
-func decode(body []byte, v any) error {
-	if len(body) > MaxRequestBytes {
-		return errTooLarge
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed request: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("malformed request: data after the object")
-	}
-	return nil
-}
 
 type checkRequest struct {
 	SKU string `json:"sku"`
@@ -80,10 +47,10 @@ type restockRequest struct {
 
 func parseCheck(body []byte) (checkRequest, error) {
 	var r checkRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, err
 	}
-	if !validID(r.SKU, maxSKULen) {
+	if !customer.ValidSKU(r.SKU) {
 		return r, errors.New("sku: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
 	return r, nil
@@ -93,44 +60,30 @@ func parseCheck(body []byte) (checkRequest, error) {
 // by SKU). It returns the total quantity. A SKU named twice is refused.
 func parseReserve(body []byte, maxTTL int64) (reserveRequest, int64, error) {
 	var r reserveRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, 0, err
 	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return r, 0, errors.New("order_id: 1 to 128 characters of [A-Za-z0-9._-]")
-	}
-	if len(r.Lines) == 0 || len(r.Lines) > MaxLines {
-		return r, 0, fmt.Errorf("lines: 1 to %d lines", MaxLines)
 	}
 	if r.TTLSeconds < 0 || r.TTLSeconds > maxTTL {
 		return r, 0, fmt.Errorf("ttl_seconds: 0 (the default) to %d", maxTTL)
 	}
-	var total int64
-	for _, l := range r.Lines {
-		if !validID(l.SKU, maxSKULen) {
-			return r, 0, errors.New("lines: sku of 1 to 64 characters of [A-Za-z0-9._-]")
-		}
-		if l.Qty <= 0 || l.Qty > MaxQty {
-			return r, 0, fmt.Errorf("lines: qty of %s not in 1..%d", l.SKU, MaxQty)
-		}
-		total += l.Qty // at most MaxLines*MaxQty: no overflow
+	total, err := customer.CheckLines(r.Lines, MaxQty, func(l Line) (string, int64) { return l.SKU, l.Qty })
+	if err != nil {
+		return r, 0, fmt.Errorf("lines: %w", err)
 	}
 	r.Lines = slices.Clone(r.Lines)
 	slices.SortFunc(r.Lines, func(a, b Line) int { return strings.Compare(a.SKU, b.SKU) })
-	for i := 1; i < len(r.Lines); i++ {
-		if r.Lines[i].SKU == r.Lines[i-1].SKU {
-			return r, 0, fmt.Errorf("lines: sku %s named twice", r.Lines[i].SKU)
-		}
-	}
 	return r, total, nil
 }
 
 func parseRelease(body []byte) (releaseRequest, error) {
 	var r releaseRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, err
 	}
-	if !validID(r.ReservationID, maxIDLen) {
+	if !jsonapi.ValidID(r.ReservationID, maxIDLen) {
 		return r, errors.New("reservation_id: 1 to 128 characters of [A-Za-z0-9._-]")
 	}
 	return r, nil
@@ -138,10 +91,10 @@ func parseRelease(body []byte) (releaseRequest, error) {
 
 func parseRestock(body []byte) (restockRequest, error) {
 	var r restockRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
 		return r, err
 	}
-	if !validID(r.SKU, maxSKULen) {
+	if !customer.ValidSKU(r.SKU) {
 		return r, errors.New("sku: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
 	if r.Qty <= 0 || r.Qty > MaxQty {

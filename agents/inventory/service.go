@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -25,6 +26,17 @@ const (
 	ActionReserve = "inventory:reserve"
 	ActionRelease = "inventory:release"
 	ActionRestock = "inventory:restock"
+)
+
+// Refusal reasons of the inventory agent's handlers, besides jsonapi's
+// bad_request and request_too_large.
+const (
+	ReasonInsufficientStock  = "insufficient_stock"
+	ReasonOrderConflict      = "order_conflict"
+	ReasonQuantityOverflow   = "quantity_overflow"
+	ReasonUnknownSKU         = "unknown_sku"
+	ReasonReservationUnknown = "reservation_unknown"
+	ReasonStoreUnavailable   = "store_unavailable"
 )
 
 // Config configures a Service. Zero values take the defaults.
@@ -152,7 +164,7 @@ type ReleaseResponse struct {
 func (s *Service) Check(w http.ResponseWriter, _ *http.Request, a *guard.Approval) {
 	req, err := parseCheck(a.Body)
 	if err != nil {
-		s.fail(w, &parseError{err})
+		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
 	st, err := s.store.Stock(req.SKU)
@@ -160,14 +172,14 @@ func (s *Service) Check(w http.ResponseWriter, _ *http.Request, a *guard.Approva
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, stockResponse(st))
+	jsonapi.WriteJSON(w, http.StatusOK, stockResponse(st))
 }
 
 // Reserve serves inventory:reserve, then restocks SKUs it left low.
 func (s *Service) Reserve(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 	req, _, err := parseReserve(a.Body, int64(s.cfg.MaxTTL/time.Second))
 	if err != nil {
-		s.fail(w, &parseError{err})
+		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
 	ttl := s.cfg.DefaultTTL
@@ -190,7 +202,7 @@ func (s *Service) Reserve(w http.ResponseWriter, r *http.Request, a *guard.Appro
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	jsonapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // Release serves inventory:release. A caller releases only its own
@@ -198,7 +210,7 @@ func (s *Service) Reserve(w http.ResponseWriter, r *http.Request, a *guard.Appro
 func (s *Service) Release(w http.ResponseWriter, _ *http.Request, a *guard.Approval) {
 	req, err := parseRelease(a.Body)
 	if err != nil {
-		s.fail(w, &parseError{err})
+		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
 	res, err := s.store.Release(a.Caller, req.ReservationID)
@@ -206,7 +218,7 @@ func (s *Service) Release(w http.ResponseWriter, _ *http.Request, a *guard.Appro
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReleaseResponse{ReservationID: res.ID, Status: res.Status})
+	jsonapi.WriteJSON(w, http.StatusOK, ReleaseResponse{ReservationID: res.ID, Status: res.Status})
 }
 
 // Restock serves inventory:restock, asked for by a caller whose contract
@@ -214,7 +226,7 @@ func (s *Service) Release(w http.ResponseWriter, _ *http.Request, a *guard.Appro
 func (s *Service) Restock(w http.ResponseWriter, _ *http.Request, a *guard.Approval) {
 	req, err := parseRestock(a.Body)
 	if err != nil {
-		s.fail(w, &parseError{err})
+		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
 	st, err := s.store.Restock(req.SKU, req.Qty)
@@ -222,7 +234,7 @@ func (s *Service) Restock(w http.ResponseWriter, _ *http.Request, a *guard.Appro
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, stockResponse(st))
+	jsonapi.WriteJSON(w, http.StatusOK, stockResponse(st))
 }
 
 // RestockArgs is the body a low-stock restock's args_digest is the
@@ -349,46 +361,30 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// fail answers err as a JSON refusal {"error","message"}.
+// fail answers err as a JSON refusal {"error","message"}: a request
+// error as jsonapi says, a stock or reservation error with its reason,
+// anything else as the store failing.
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	status, reason := http.StatusBadRequest, "bad_request"
+	if jsonapi.Fail(w, err) {
+		return
+	}
+	var status int
+	var reason string
 	switch {
-	case errors.Is(err, errTooLarge):
-		status, reason = http.StatusRequestEntityTooLarge, "request_too_large"
 	case errors.Is(err, ErrInsufficientStock):
-		status, reason = http.StatusConflict, "insufficient_stock"
+		status, reason = http.StatusConflict, ReasonInsufficientStock
 	case errors.Is(err, ErrOrderConflict):
-		status, reason = http.StatusConflict, "order_conflict"
+		status, reason = http.StatusConflict, ReasonOrderConflict
 	case errors.Is(err, ErrOverflow):
-		status, reason = http.StatusConflict, "quantity_overflow"
+		status, reason = http.StatusConflict, ReasonQuantityOverflow
 	case errors.Is(err, ErrUnknownSKU):
-		status, reason = http.StatusNotFound, "unknown_sku"
+		status, reason = http.StatusNotFound, ReasonUnknownSKU
 	case errors.Is(err, ErrUnknownReserve):
-		status, reason = http.StatusNotFound, "reservation_unknown"
-	case isStoreError(err):
-		status, reason = http.StatusServiceUnavailable, "store_unavailable"
+		status, reason = http.StatusNotFound, ReasonReservationUnknown
+	default:
+		status, reason = http.StatusServiceUnavailable, ReasonStoreUnavailable
 		s.cfg.Logger.Error().Err(err).Msg("inventory store")
 		err = errors.New("the inventory store failed; nothing was changed")
 	}
-	writeJSON(w, status, map[string]string{"error": reason, "message": err.Error()})
-}
-
-// isStoreError tells a store failure from a malformed request: parse
-// errors come from request.go and are plain; everything else is the store.
-func isStoreError(err error) bool {
-	var pe *parseError
-	return !errors.As(err, &pe)
-}
-
-// parseError marks an error in the request itself.
-type parseError struct{ err error }
-
-func (e *parseError) Error() string { return e.err.Error() }
-func (e *parseError) Unwrap() error { return e.err }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+	jsonapi.Refuse(w, status, reason, err.Error())
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/internal/jsonkv"
 )
 
@@ -134,7 +135,7 @@ func getStock(txn *badger.Txn, sku string) (stockRec, bool, error) {
 // never resets it.
 func (s *Store) Seed(seed map[string]int64) error {
 	for sku, qty := range seed {
-		if !validID(sku, maxSKULen) || qty < 0 {
+		if !jsonapi.ValidID(sku, maxSKULen) || qty < 0 {
 			return fmt.Errorf("inventory: bad seed %q=%d", sku, qty)
 		}
 		err := s.update(func(txn *badger.Txn) error {

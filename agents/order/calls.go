@@ -1,7 +1,6 @@
 package order
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,11 +117,21 @@ func (s *Service) step(action string, r result) Step {
 // covers reports whether the contract the caller would use for action at
 // callee grants amount in currency.
 func (s *Service) covers(callee, action string, amount int64, currency string) bool {
-	k, err := s.caller.Pick(callee, action)
+	return s.grants(callee, scope.Request{Action: action, Amount: amount, Currency: currency, HasAmount: true})
+}
+
+// coversQty reports whether the contract the caller would use for action
+// at callee grants a quantity of qty.
+func (s *Service) coversQty(callee, action string, qty int64) bool {
+	return s.grants(callee, scope.Request{Action: action, Quantity: qty, HasQuantity: true})
+}
+
+func (s *Service) grants(callee string, req scope.Request) bool {
+	k, err := s.caller.Pick(callee, req.Action)
 	if err != nil {
 		return false
 	}
-	return scope.Grants(k.Statement.Scopes, scope.Request{Action: action, Amount: amount, Currency: currency, HasAmount: true}).Allowed
+	return scope.Grants(k.Statement.Scopes, req).Allowed
 }
 
 // Inventory.
@@ -227,13 +236,3 @@ func (s *Service) refund(ctx context.Context, o *Order) (string, result) {
 }
 
 func (d Duration) seconds() float64 { return float64(d) / 1e9 }
-
-// writeJSON answers v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	_ = json.NewEncoder(&buf).Encode(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/agentledger/agentledger/agents/customer"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
@@ -170,7 +171,7 @@ func (c *Config) Validate() error {
 		return errors.New("order config: reservation_ttl must be 1s to 24h")
 	}
 	for _, cc := range c.BlockedCountries {
-		if !validCountry(cc) {
+		if !customer.ValidCountry(cc) {
 			return fmt.Errorf("order config: blocked country %q is not an ISO 3166-1 alpha-2 code", cc)
 		}
 	}
@@ -191,8 +192,4 @@ func (c *Config) blocked(country string) bool {
 		}
 	}
 	return false
-}
-
-func validCountry(s string) bool {
-	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }

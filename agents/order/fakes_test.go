@@ -218,9 +218,11 @@ type env struct {
 }
 
 type envOptions struct {
-	chargeScope string // default payment:charge:max_1000usd
-	refund      bool   // hold a payment:refund contract
-	cfg         func(*order.Config)
+	chargeScope  string // default payment:charge:max_1000usd
+	reserveScope string // default inventory:reserve
+	labelScope   string // default fulfillment:label
+	refund       bool   // hold a payment:refund contract
+	cfg          func(*order.Config)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -233,10 +235,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.chargeScope == "" {
 		o.chargeScope = "payment:charge:max_1000usd"
 	}
+	if o.reserveScope == "" {
+		o.reserveScope = "inventory:reserve"
+	}
+	if o.labelScope == "" {
+		o.labelScope = "fulfillment:label"
+	}
 	held := []caller.Contract{
-		w.issue(self, inv, "inventory:reserve", "inventory:release"),
+		w.issue(self, inv, o.reserveScope, "inventory:release"),
 		w.issue(self, pay, o.chargeScope),
-		w.issue(self, ful, "fulfillment:label", "fulfillment:notify"),
+		w.issue(self, ful, o.labelScope, "fulfillment:notify"),
 	}
 	if o.refund {
 		held = append(held, w.issue(self, pay, "payment:refund:max_1000usd"))

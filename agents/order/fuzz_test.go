@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentledger/agentledger/agents/customer"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/internal/testkit/fuzzcheck"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
@@ -32,7 +34,7 @@ func FuzzParseCreate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, ok := scope.Exponent(p.Currency); !ok || !validID(p.OrderID, maxIDLen) || !validCountry(p.Address.Country) ||
+		if _, ok := scope.Exponent(p.Currency); !ok || !jsonapi.ValidID(p.OrderID, maxIDLen) || !customer.ValidCountry(p.Address.Country) ||
 			len(p.Items) == 0 || len(p.Items) > MaxItems || p.Amount <= 0 {
 			t.Fatalf("accepted %+v", p)
 		}

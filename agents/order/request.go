@@ -1,38 +1,32 @@
 package order
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/agentledger/agentledger/agents/customer"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
-// Bounds on a create request.
+// Bounds on a create request. The customer's data (name, e-mail,
+// address, note, card and the items' SKUs and quantities) follows
+// agents/customer: the rules the inventory, payment and fulfillment
+// agents apply to the same fields, checked here before anything is
+// reserved, so no later step refuses an order for them.
 const (
-	MaxRequestBytes = 16 << 10
-	MaxItems        = 100
-	MaxQty          = 1_000_000
+	MaxRequestBytes = jsonapi.MaxRequestBytes
+	MaxItems        = customer.MaxItems
+	MaxQty          = customer.MaxQty
 	MaxUnitPrice    = 1_000_000_000_00 // minor units
 	maxIDLen        = 64
-	maxSKULen       = 64
-	maxNameLen      = 100
-	maxEmailLen     = 254
-	maxLineLen      = 200
-	maxAddressLines = 4
-	maxNoteLen      = 1000
 )
-
-// errTooLarge marks a body over MaxRequestBytes.
-var errTooLarge = errors.New("request body over the order limit")
 
 // Customer is who ordered.
 type Customer struct {
@@ -42,12 +36,7 @@ type Customer struct {
 }
 
 // Address is where the order goes.
-type Address struct {
-	Lines      []string `json:"lines"`
-	City       string   `json:"city"`
-	PostalCode string   `json:"postal_code"`
-	Country    string   `json:"country"`
-}
+type Address = customer.Address
 
 // Item is one line of an order.
 type Item struct {
@@ -76,41 +65,22 @@ type parsed struct {
 // parseCreate reads a create request strictly and checks it. An empty
 // currency becomes defCurrency.
 func parseCreate(body []byte, defCurrency string) (parsed, error) {
-	if len(body) > MaxRequestBytes {
-		return parsed{}, errTooLarge
-	}
 	var r CreateRequest
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&r); err != nil {
-		return parsed{}, fmt.Errorf("malformed request: %w", err)
+	if err := jsonapi.Decode(body, MaxRequestBytes, &r); err != nil {
+		return parsed{}, err
 	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return parsed{}, errors.New("malformed request: data after the object")
-	}
-	if !validID(r.OrderID, maxIDLen) {
+	if !jsonapi.ValidID(r.OrderID, maxIDLen) {
 		return parsed{}, errors.New("order_id: 1 to 64 characters of [A-Za-z0-9._-]")
 	}
-	if !validText(r.Customer.First, maxNameLen, true) || !validText(r.Customer.Last, maxNameLen, false) {
-		return parsed{}, errors.New("customer: first (required) and last of at most 100 characters, no control characters")
+	if err := (customer.Name{First: r.Customer.First, Last: r.Customer.Last}).Check(); err != nil {
+		return parsed{}, fmt.Errorf("customer.%w", err)
 	}
-	if r.Customer.Email != "" && (!validText(r.Customer.Email, maxEmailLen, true) || !strings.Contains(r.Customer.Email, "@")) {
-		return parsed{}, errors.New("customer.email: not an e-mail address")
+	if err := customer.CheckEmail(r.Customer.Email); err != nil {
+		return parsed{}, fmt.Errorf("customer.email: %w", err)
 	}
 	r.Address.Country = strings.ToUpper(r.Address.Country)
-	if !validCountry(r.Address.Country) {
-		return parsed{}, errors.New("address.country: an ISO 3166-1 alpha-2 code")
-	}
-	if len(r.Address.Lines) > maxAddressLines {
-		return parsed{}, fmt.Errorf("address.lines: at most %d", maxAddressLines)
-	}
-	for _, l := range r.Address.Lines {
-		if !validText(l, maxLineLen, true) {
-			return parsed{}, errors.New("address.lines: 1 to 200 characters each, no control characters")
-		}
-	}
-	if !validText(r.Address.City, maxLineLen, false) || !validText(r.Address.PostalCode, 32, false) {
-		return parsed{}, errors.New("address: city or postal_code too long or has control characters")
+	if err := r.Address.Check(); err != nil {
+		return parsed{}, fmt.Errorf("address.%w", err)
 	}
 	if r.Currency == "" {
 		r.Currency = defCurrency
@@ -118,28 +88,17 @@ func parseCreate(body []byte, defCurrency string) (parsed, error) {
 	if _, ok := scope.Exponent(r.Currency); !ok {
 		return parsed{}, fmt.Errorf("currency: %q is not a known upper-case ISO 4217 code", r.Currency)
 	}
-	if len(r.Card) < 12 || len(r.Card) > 19 || !digits(r.Card) {
-		return parsed{}, errors.New("card: 12 to 19 digits")
+	if err := customer.CheckCard(r.Card); err != nil {
+		return parsed{}, fmt.Errorf("card: %w", err)
 	}
-	if !validText(r.Note, maxNoteLen, false) {
-		return parsed{}, errors.New("note: at most 1000 characters, no control characters")
+	if err := customer.CheckNote(r.Note); err != nil {
+		return parsed{}, fmt.Errorf("note: %w", err)
 	}
-	if len(r.Items) == 0 || len(r.Items) > MaxItems {
-		return parsed{}, fmt.Errorf("items: 1 to %d", MaxItems)
+	if _, err := customer.CheckLines(r.Items, MaxQty, func(it Item) (string, int64) { return it.SKU, it.Qty }); err != nil {
+		return parsed{}, fmt.Errorf("items: %w", err)
 	}
-	seen := make(map[string]bool, len(r.Items))
 	var total int64
 	for _, it := range r.Items {
-		if !validID(it.SKU, maxSKULen) {
-			return parsed{}, errors.New("items: sku of 1 to 64 characters of [A-Za-z0-9._-]")
-		}
-		if seen[it.SKU] {
-			return parsed{}, fmt.Errorf("items: sku %s named twice", it.SKU)
-		}
-		seen[it.SKU] = true
-		if it.Qty <= 0 || it.Qty > MaxQty {
-			return parsed{}, fmt.Errorf("items: qty of %s not in 1..%d", it.SKU, MaxQty)
-		}
 		if it.UnitPrice < 0 || it.UnitPrice > MaxUnitPrice {
 			return parsed{}, fmt.Errorf("items: unit_price of %s not in 0..%d", it.SKU, int64(MaxUnitPrice))
 		}
@@ -207,44 +166,4 @@ func (c *Config) classify(p parsed) (class string, digital bool) {
 		return ClassDigital, digital
 	}
 	return ClassStandard, digital
-}
-
-// validID reports whether s is 1 to n characters of [A-Za-z0-9._-].
-func validID(s string, n int) bool {
-	if s == "" || len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// validText reports whether s is valid UTF-8 of at most n runes with no
-// control characters, and not empty if required.
-func validText(s string, n int, required bool) bool {
-	if s == "" {
-		return !required
-	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > n {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

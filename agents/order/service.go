@@ -30,28 +30,31 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 )
 
 // Refusal reasons of POST /v1/orders.
 const (
-	ReasonRestricted   = "restricted_destination"
-	ReasonNoPayment    = "no_payment_contract_covers_amount"
-	ReasonConflict     = "order_conflict"
-	ReasonNotFound     = "order_not_found"
-	ReasonBadRequest   = "bad_request"
-	ReasonTooLarge     = "request_too_large"
-	ReasonStoreDown    = "store_unavailable"
-	maxRetryReceipts   = 100
-	reasonReservation  = "reservation_failed"
-	reasonPayment      = "payment_failed"
-	reasonLabel        = "label_failed"
-	reasonNoRefund     = "label_failed_no_refund_contract"
-	reasonRefundFailed = "label_failed_refund_failed"
-	flagChargeUnknown  = "charge_outcome_unknown"
-	flagReserveUnknown = "reservation_outcome_unknown"
-	flagReleaseFailed  = "reservation_release_failed"
-	flagNotifyFailed   = "notify_failed"
+	ReasonRestricted    = "restricted_destination"
+	ReasonNoPayment     = "no_payment_contract_covers_amount"
+	ReasonNoInventory   = "no_inventory_contract_covers_quantity"
+	ReasonNoFulfillment = "no_fulfillment_contract_covers_quantity"
+	ReasonConflict      = "order_conflict"
+	ReasonNotFound      = "order_not_found"
+	ReasonBadRequest    = jsonapi.ReasonBadRequest
+	ReasonTooLarge      = jsonapi.ReasonTooLarge
+	ReasonStoreDown     = "store_unavailable"
+	maxRetryReceipts    = 100
+	reasonReservation   = "reservation_failed"
+	reasonPayment       = "payment_failed"
+	reasonLabel         = "label_failed"
+	reasonNoRefund      = "label_failed_no_refund_contract"
+	reasonRefundFailed  = "label_failed_refund_failed"
+	flagChargeUnknown   = "charge_outcome_unknown"
+	flagReserveUnknown  = "reservation_outcome_unknown"
+	flagReleaseFailed   = "reservation_release_failed"
+	flagNotifyFailed    = "notify_failed"
 )
 
 // Service is the order agent's logic behind its guard. It is safe for
@@ -161,11 +164,7 @@ func respond(w http.ResponseWriter, o *Order, created bool) {
 	if o.Status != StatusCompleted && o.Status != StatusProcessing {
 		v.Error, v.Message = o.Reason, o.Detail
 	}
-	writeJSON(w, httpStatus(o, created), v)
-}
-
-func refuse(w http.ResponseWriter, status int, reason, msg string) {
-	writeJSON(w, status, map[string]string{"error": reason, "message": msg})
+	jsonapi.WriteJSON(w, httpStatus(o, created), v)
 }
 
 // CreateHandler serves order:create (POST /v1/orders).
@@ -173,11 +172,7 @@ func (s *Service) CreateHandler() guard.Handler {
 	return func(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 		p, err := parseCreate(a.Body, s.cfg.Currency)
 		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				refuse(w, http.StatusRequestEntityTooLarge, ReasonTooLarge, err.Error())
-				return
-			}
-			refuse(w, http.StatusBadRequest, ReasonBadRequest, err.Error())
+			jsonapi.Fail(w, jsonapi.Invalid(err))
 			return
 		}
 		ref := Ref(a.Caller, p.OrderID)
@@ -188,7 +183,7 @@ func (s *Service) CreateHandler() guard.Handler {
 		switch {
 		case err == nil:
 			if o.Digest != p.digest() {
-				refuse(w, http.StatusConflict, ReasonConflict, "this order id was used for a different order")
+				jsonapi.Refuse(w, http.StatusConflict, ReasonConflict, "this order id was used for a different order")
 				return
 			}
 			o.RetryReceipts = append(o.RetryReceipts, a.Receipt.Index)
@@ -198,11 +193,11 @@ func (s *Service) CreateHandler() guard.Handler {
 		case errors.Is(err, ErrNotFound):
 			o, created = s.newOrder(a, ref, p), true
 		default:
-			refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
+			jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
 			return
 		}
 		if err := s.save(&o); err != nil {
-			refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
+			jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
 			return
 		}
 		if !o.terminal() {
@@ -210,7 +205,7 @@ func (s *Service) CreateHandler() guard.Handler {
 			// goes away: a half-done order is worse than a late answer.
 			if err := s.run(context.WithoutCancel(r.Context()), &o, p.Card); err != nil {
 				s.log.Error().Err(err).Str("order", o.Ref).Msg("saving the order failed")
-				refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable; retry the order")
+				jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable; retry the order")
 				return
 			}
 		}
@@ -221,13 +216,19 @@ func (s *Service) CreateHandler() guard.Handler {
 }
 
 // newOrder classifies a new order and refuses it, before anything is
-// reserved, if it cannot go ahead.
+// reserved, if it cannot go ahead: a restricted destination, or no
+// contract the agent holds that grants a step the order needs (the
+// charge of its amount, the reservation and the label of its quantity).
 func (s *Service) newOrder(a *guard.Approval, ref string, p parsed) Order {
 	now := s.now().UTC()
 	o := Order{ID: p.OrderID, Ref: ref, Creator: a.Caller, Digest: p.digest(), Status: StatusProcessing,
 		Customer: p.Customer, Address: p.Address, Items: p.Items, Note: p.Note, Amount: p.Amount, Currency: p.Currency,
 		CreateReceipt: a.Receipt.Index, Steps: []Step{}, Created: now}
 	o.Classification, o.Digital = s.cfg.classify(p)
+	var qty int64 // what inventory:reserve and fulfillment:label will ask for
+	for _, it := range p.Items {
+		qty += it.Qty
+	}
 	switch {
 	case o.Classification == ClassRestricted:
 		o.Status, o.Reason, o.Detail = StatusRefused, ReasonRestricted, "orders to "+o.Address.Country+" are not accepted"
@@ -236,6 +237,14 @@ func (s *Service) newOrder(a *guard.Approval, ref string, p parsed) Order {
 		// or not: no stock is held for a charge that cannot be made.
 		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoPayment,
 			"the order agent holds no payment:charge contract that covers this amount"
+	case !s.coversQty(s.cfg.InventoryDID, ActionReserve, qty):
+		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoInventory,
+			"the order agent holds no inventory:reserve contract that covers this quantity"
+	case !o.Digital && !s.coversQty(s.cfg.FulfillmentDID, ActionLabel, qty):
+		// A label refused after the charge leaves the customer charged
+		// with nothing shipped: known up front, so refused up front.
+		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoFulfillment,
+			"the order agent holds no fulfillment:label contract that covers this quantity"
 	}
 	return o
 }
@@ -250,20 +259,20 @@ func (s *Service) save(o *Order) error {
 func (s *Service) StatusHandler() guard.Handler {
 	return func(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 		id := r.PathValue("id")
-		if !validID(id, maxIDLen) {
-			refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
+		if !jsonapi.ValidID(id, maxIDLen) {
+			jsonapi.Refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
 			return
 		}
 		o, err := s.store.Get(Ref(a.Caller, id))
 		if errors.Is(err, ErrNotFound) || (err == nil && o.Creator != a.Caller) {
-			refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
+			jsonapi.Refuse(w, http.StatusNotFound, ReasonNotFound, "no such order")
 			return
 		}
 		if err != nil {
-			refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
+			jsonapi.Refuse(w, http.StatusServiceUnavailable, ReasonStoreDown, "the order store is unavailable")
 			return
 		}
 		v := view(&o)
-		writeJSON(w, http.StatusOK, v)
+		jsonapi.WriteJSON(w, http.StatusOK, v)
 	}
 }

@@ -134,6 +134,42 @@ func TestHighValueNeedsCoveringPaymentContract(t *testing.T) {
 	})
 }
 
+// TestQuantityBeyondContractsRefusedBeforeReserving: an order whose
+// quantity no reserve or label contract of the agent covers is refused
+// before anything is reserved or charged, as one whose amount no charge
+// contract covers is; a digital order needs no label contract.
+func TestQuantityBeyondContractsRefusedBeforeReserving(t *testing.T) {
+	three := []order.Item{{SKU: "widget-1", Qty: 2, UnitPrice: 100}, {SKU: "gadget-9", Qty: 1, UnitPrice: 100}}
+	for _, c := range []struct {
+		name   string
+		opts   envOptions
+		items  []order.Item
+		reason string // "": completed
+	}{
+		{"reserve not covered", envOptions{reserveScope: "inventory:reserve:max_qty2"}, three, order.ReasonNoInventory},
+		{"label not covered", envOptions{labelScope: "fulfillment:label:max_qty2"}, three, order.ReasonNoFulfillment},
+		{"both covered", envOptions{reserveScope: "inventory:reserve:max_qty3", labelScope: "fulfillment:label:max_qty3"}, three, ""},
+		{"digital, no label needed", envOptions{labelScope: "fulfillment:label:max_qty1"},
+			[]order.Item{{SKU: "digital-a", Qty: 2, UnitPrice: 100}, {SKU: "digital-b", Qty: 1, UnitPrice: 100}}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, c.opts)
+			code, v := e.create(customer.DID, newOrder("Q-1", "US", c.items...))
+			if c.reason == "" {
+				if code != http.StatusCreated || v.Status != order.StatusCompleted {
+					t.Fatalf("got %d %+v", code, v)
+				}
+				e.noBadRequests()
+				return
+			}
+			if code != http.StatusUnprocessableEntity || v.Status != order.StatusRefused || v.Error != c.reason {
+				t.Fatalf("got %d %+v", code, v)
+			}
+			wantCalls(t, e, nil)
+		})
+	}
+}
+
 // TestChargeRetriedWhilePaymentIsDown has the payment agent unavailable
 // for a moment: the order agent retries the charge under the same
 // idempotency key and the order completes, with one reservation.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 )
 
 // ChargeResponse is the answer to payment:charge. Every retry with the
@@ -42,7 +43,7 @@ func (s *Service) charge(ctx context.Context, a *guard.Approval) answer {
 	rc := s.newReceipt(ActionCharge, a)
 	req, err := parseCharge(a.Body)
 	if err != nil {
-		return s.finish(rc, "bad_request", refuse(http.StatusBadRequest, "bad_request", err.Error()))
+		return s.finish(rc, jsonapi.ReasonBadRequest, badRequest(err))
 	}
 	rc.Amount, rc.Currency = &req.Amount, req.Currency
 
@@ -60,7 +61,7 @@ func (s *Service) charge(ctx context.Context, a *guard.Approval) answer {
 		}
 		rc.ChargeID = ch.ID
 		if ch.OrderID != req.OrderID || ch.Amount != req.Amount || ch.Currency != req.Currency || ch.CardLast4 != last4(req.Card) {
-			return s.finish(rc, "idempotency_conflict", refuse(http.StatusConflict, "idempotency_conflict",
+			return s.finish(rc, ReasonIdempotencyConflict, refuse(http.StatusConflict, ReasonIdempotencyConflict,
 				"this idempotency key was used for a different charge"))
 		}
 		if ch.Status != StatusPending {
@@ -85,7 +86,7 @@ func (s *Service) charge(ctx context.Context, a *guard.Approval) answer {
 
 	res, err := s.proc.Charge(ctx, Charge{IdempotencyKey: ch.ID, OrderID: ch.OrderID, Amount: ch.Amount, Currency: ch.Currency, Card: req.Card})
 	if err != nil {
-		return s.finish(rc, "processor_error", refuse(http.StatusBadGateway, "processor_unavailable",
+		return s.finish(rc, "processor_error", refuse(http.StatusBadGateway, ReasonProcessorUnavailable,
 			"the processor did not answer; retry with the same idempotency key"))
 	}
 	ch.ProcessorID = res.ID

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 )
 
 // RefundResponse is the answer to payment:refund. Every retry with the
@@ -44,7 +45,7 @@ func (s *Service) refund(ctx context.Context, a *guard.Approval) answer {
 	rc := s.newReceipt(ActionRefund, a)
 	req, err := parseRefund(a.Body)
 	if err != nil {
-		return s.finish(rc, "bad_request", refuse(http.StatusBadRequest, "bad_request", err.Error()))
+		return s.finish(rc, jsonapi.ReasonBadRequest, badRequest(err))
 	}
 	rc.Amount, rc.Currency, rc.ChargeID = &req.Amount, req.Currency, req.ChargeID
 
@@ -62,7 +63,7 @@ func (s *Service) refund(ctx context.Context, a *guard.Approval) answer {
 		}
 		rc.RefundID = rf.ID
 		if rf.ChargeID != req.ChargeID || rf.Amount != req.Amount || rf.Currency != req.Currency {
-			return s.finish(rc, "idempotency_conflict", refuse(http.StatusConflict, "idempotency_conflict",
+			return s.finish(rc, ReasonIdempotencyConflict, refuse(http.StatusConflict, ReasonIdempotencyConflict,
 				"this idempotency key was used for a different refund"))
 		}
 		if rf.Status != StatusPending {
@@ -73,7 +74,7 @@ func (s *Service) refund(ctx context.Context, a *guard.Approval) answer {
 	defer unlockCharge()
 	ch, err := s.store.Charge(req.ChargeID)
 	if errors.Is(err, errNotFound) {
-		return s.finish(rc, "charge_not_found", refuse(http.StatusNotFound, "charge_not_found", "no such charge"))
+		return s.finish(rc, ReasonChargeNotFound, refuse(http.StatusNotFound, ReasonChargeNotFound, "no such charge"))
 	}
 	if err != nil {
 		return storeFailed()
@@ -81,13 +82,13 @@ func (s *Service) refund(ctx context.Context, a *guard.Approval) answer {
 	if id == "" {
 		switch {
 		case ch.Status != StatusSucceeded:
-			return s.finish(rc, "charge_not_refundable", refuse(http.StatusConflict, "charge_not_refundable",
+			return s.finish(rc, ReasonChargeNotRefundable, refuse(http.StatusConflict, ReasonChargeNotRefundable,
 				"the charge is "+ch.Status))
 		case ch.Currency != req.Currency:
-			return s.finish(rc, "currency_mismatch", refuse(http.StatusConflict, "currency_mismatch",
+			return s.finish(rc, ReasonCurrencyMismatch, refuse(http.StatusConflict, ReasonCurrencyMismatch,
 				"the charge is in "+ch.Currency))
 		case req.Amount > ch.Amount-ch.Refunded:
-			return s.finish(rc, "refund_exceeds_charge", refuse(http.StatusConflict, "refund_exceeds_charge",
+			return s.finish(rc, ReasonRefundExceedsCharge, refuse(http.StatusConflict, ReasonRefundExceedsCharge,
 				"the refund is more than what remains of the charge"))
 		}
 		if rf.ID, err = newID("re_"); err != nil {
@@ -107,7 +108,7 @@ func (s *Service) refund(ctx context.Context, a *guard.Approval) answer {
 
 	res, err := s.proc.Refund(ctx, Refund{IdempotencyKey: rf.ID, ChargeProcessorID: ch.ProcessorID, Amount: rf.Amount, Currency: rf.Currency})
 	if err != nil {
-		return s.finish(rc, "processor_error", refuse(http.StatusBadGateway, "processor_unavailable",
+		return s.finish(rc, "processor_error", refuse(http.StatusBadGateway, ReasonProcessorUnavailable,
 			"the processor did not answer; retry with the same idempotency key"))
 	}
 	rf.ProcessorID = res.ID

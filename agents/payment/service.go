@@ -11,18 +11,17 @@
 package payment
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/agentledger/agentledger/agents/customer"
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
@@ -34,7 +33,22 @@ const (
 )
 
 // MaxBody bounds the request bodies the payment agent parses.
-const MaxBody = 16 << 10
+const MaxBody = jsonapi.MaxRequestBytes
+
+// maxIDLen bounds order ids, idempotency keys and charge ids.
+const maxIDLen = 128
+
+// Refusal reasons of the payment agent's handlers, besides jsonapi's
+// bad_request and request_too_large.
+const (
+	ReasonIdempotencyConflict  = "idempotency_conflict"
+	ReasonProcessorUnavailable = "processor_unavailable"
+	ReasonChargeNotFound       = "charge_not_found"
+	ReasonChargeNotRefundable  = "charge_not_refundable"
+	ReasonCurrencyMismatch     = "currency_mismatch"
+	ReasonRefundExceedsCharge  = "refund_exceeds_charge"
+	ReasonStoreUnavailable     = "store_unavailable"
+)
 
 // Options configures a Service. Store, Processor and DID are required.
 type Options struct {
@@ -80,55 +94,38 @@ type refundRequest struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
-// decode reads body strictly into v: bounded, no unknown fields, nothing
-// after the object.
-func decode(body []byte, v any) error {
-	if len(body) > MaxBody {
-		return fmt.Errorf("body of %d bytes, limit %d", len(body), MaxBody)
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("body: %w", err)
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("body: data after the JSON object")
-	}
-	return nil
-}
-
 func parseCharge(body []byte) (chargeRequest, error) {
 	var c chargeRequest
-	if err := decode(body, &c); err != nil {
+	if err := jsonapi.Decode(body, MaxBody, &c); err != nil {
 		return c, err
 	}
 	if err := checkMoney(c.Amount, c.Currency); err != nil {
 		return c, err
 	}
-	if !validID(c.OrderID) {
+	if !jsonapi.ValidKey(c.OrderID, maxIDLen) {
 		return c, errors.New("order_id: want 1 to 128 of [A-Za-z0-9_.:-]")
 	}
-	if !validID(c.IdempotencyKey) {
+	if !jsonapi.ValidKey(c.IdempotencyKey, maxIDLen) {
 		return c, errors.New("idempotency_key: want 1 to 128 of [A-Za-z0-9_.:-]")
 	}
-	if len(c.Card) < 12 || len(c.Card) > 19 || !digits(c.Card) {
-		return c, errors.New("card: want 12 to 19 digits")
+	if err := customer.CheckCard(c.Card); err != nil {
+		return c, fmt.Errorf("card: %w", err)
 	}
 	return c, nil
 }
 
 func parseRefund(body []byte) (refundRequest, error) {
 	var r refundRequest
-	if err := decode(body, &r); err != nil {
+	if err := jsonapi.Decode(body, MaxBody, &r); err != nil {
 		return r, err
 	}
 	if err := checkMoney(r.Amount, r.Currency); err != nil {
 		return r, err
 	}
-	if !validID(r.ChargeID) {
+	if !jsonapi.ValidKey(r.ChargeID, maxIDLen) {
 		return r, errors.New("charge_id: want 1 to 128 of [A-Za-z0-9_.:-]")
 	}
-	if !validID(r.IdempotencyKey) {
+	if !jsonapi.ValidKey(r.IdempotencyKey, maxIDLen) {
 		return r, errors.New("idempotency_key: want 1 to 128 of [A-Za-z0-9_.:-]")
 	}
 	return r, nil
@@ -167,28 +164,6 @@ func RefundValues(_ *http.Request, body []byte) (scope.Request, error) {
 var _ guard.Values = ChargeValues
 var _ guard.Values = RefundValues
 
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
-			return false
-		}
-	}
-	return true
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // newReceipt starts the record of what was done with approval a.
 func (s *Service) newReceipt(action string, a *guard.Approval) ReceiptRecord {
 	sum := sha256.Sum256(a.Body)
@@ -202,14 +177,19 @@ type answer struct {
 	body   any
 }
 
-// errorBody is the refusal format of docs/protocol.md §9.
-type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
+// refuse is the refusal {"error":reason,"message":msg} (docs/protocol.md §9).
+func refuse(status int, reason, msg string) answer {
+	return answer{status, jsonapi.Error{Error: reason, Message: msg}}
 }
 
-func refuse(status int, reason, msg string) answer {
-	return answer{status, errorBody{Error: reason, Message: msg}}
+// badRequest refuses a body the agent cannot use, with the status and
+// reason jsonapi gives it (400 bad_request, 413 request_too_large).
+func badRequest(err error) answer {
+	var re *jsonapi.RequestError
+	if !errors.As(jsonapi.Invalid(err), &re) {
+		return refuse(http.StatusBadRequest, jsonapi.ReasonBadRequest, err.Error())
+	}
+	return refuse(re.Status, re.Reason, re.Error())
 }
 
 // finish records rc with outcome and returns ans. If the record cannot be
@@ -223,19 +203,10 @@ func (s *Service) finish(rc ReceiptRecord, outcome string, ans answer) answer {
 }
 
 func storeFailed() answer {
-	return refuse(http.StatusServiceUnavailable, "store_unavailable", "the payment store failed; retry with the same idempotency key")
+	return refuse(http.StatusServiceUnavailable, ReasonStoreUnavailable, "the payment store failed; retry with the same idempotency key")
 }
 
-func serve(w http.ResponseWriter, ans answer) {
-	b, err := json.Marshal(ans.body)
-	if err != nil {
-		http.Error(w, `{"error":"internal","message":"encoding the answer failed"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(ans.status)
-	_, _ = w.Write(append(b, '\n'))
-}
+func serve(w http.ResponseWriter, ans answer) { jsonapi.WriteJSON(w, ans.status, ans.body) }
 
 // newID returns prefix and 128 random bits in hex.
 func newID(prefix string) (string, error) {

@@ -56,6 +56,51 @@ func startNode(t testing.TB, l *testledger.Ledger, id fixture.Identity, role rol
 	return n, "http://" + addr
 }
 
+// orderStackIDs are the parties of an order stack.
+type orderStackIDs struct{ storefront, order, inventory, payment, fulfillment fixture.Identity }
+
+// orderStack is the four agents as nodes on one ledger, and a storefront
+// node that calls the order agent.
+type orderStack struct {
+	l                 *testledger.Ledger
+	ids               orderStackIDs
+	order, storefront *node.Node
+	url               map[roles.Role]string
+}
+
+// startOrderStack starts a ledger, the inventory (with inv), payment,
+// fulfillment and order agents, and a storefront node, until the test
+// ends. The storefront holds order:create; the order agent holds
+// inventory:reserve, release and check, payment:charge:max_10000usd
+// (and no refund), and fulfillment:label and notify.
+func startOrderStack(t *testing.T, inv inventory.Config) orderStack {
+	t.Helper()
+	l := testledger.Start(t)
+	ids := orderStackIDs{l.Register("storefront", "low"), l.Register("order-agent", "low"),
+		l.Register("inventory-agent", "medium"), l.Register("payment-agent", "high"), l.Register("fulfillment-agent", "medium")}
+	create, _ := l.Issue(ids.storefront, ids.order, "order:create")
+	toInv, _ := l.Issue(ids.order, ids.inventory, "inventory:reserve", "inventory:release", "inventory:check")
+	toPay, _ := l.Issue(ids.order, ids.payment, "payment:charge:max_10000usd")
+	toFul, _ := l.Issue(ids.order, ids.fulfillment, "fulfillment:label", "fulfillment:notify")
+	st := orderStack{l: l, ids: ids, url: map[roles.Role]string{}}
+	_, st.url[roles.Inventory] = startRole(t, l, ids.inventory, roles.Inventory, roles.Config{Inventory: inv})
+	_, st.url[roles.Payment] = startRole(t, l, ids.payment, roles.Payment, roles.Config{})
+	_, st.url[roles.Fulfillment] = startRole(t, l, ids.fulfillment, roles.Fulfillment, roles.Config{})
+	var cfg order.Config
+	cfg.InventoryURL, cfg.InventoryDID = st.url[roles.Inventory], ids.inventory.DID
+	cfg.PaymentURL, cfg.PaymentDID = st.url[roles.Payment], ids.payment.DID
+	cfg.FulfillmentURL, cfg.FulfillmentDID = st.url[roles.Fulfillment], ids.fulfillment.DID
+	st.order, st.url[roles.Order] = startRole(t, l, ids.order, roles.Order, roles.Config{Order: cfg}, toInv, toPay, toFul)
+	var err error
+	st.storefront, err = node.New(context.Background(), node.Config{Key: ids.storefront.Key, Ledger: l.URL, Policy: l.Policy(),
+		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop(), Contract: [][]byte{create}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.storefront.DB.Close() })
+	return st
+}
+
 func call(t *testing.T, n *node.Node, url, callee, action, body string) (int, map[string]any, string) {
 	t.Helper()
 	resp, err := n.Caller.Call(context.Background(), http.MethodPost, url, callee, action, []byte(body))
@@ -128,32 +173,8 @@ func TestPaymentAndInventoryRoles(t *testing.T) {
 // real ledger: a storefront places an order, and the order agent reserves,
 // charges, labels and notifies through signed calls under its contracts.
 func TestOrderFlowAcrossFourAgents(t *testing.T) {
-	l := testledger.Start(t)
-	store := l.Register("storefront", "low")
-	orderID := l.Register("order-agent", "low")
-	inv := l.Register("inventory-agent", "medium")
-	pay := l.Register("payment-agent", "high")
-	ful := l.Register("fulfillment-agent", "medium")
-	create, _ := l.Issue(store, orderID, "order:create")
-	toInv, _ := l.Issue(orderID, inv, "inventory:reserve", "inventory:release", "inventory:check")
-	toPay, _ := l.Issue(orderID, pay, "payment:charge:max_10000usd")
-	toFul, _ := l.Issue(orderID, ful, "fulfillment:label", "fulfillment:notify")
-
-	_, invURL := startRole(t, l, inv, roles.Inventory, roles.Config{Inventory: inventory.Config{Seed: map[string]int64{"sku-1": 100}}})
-	_, payURL := startRole(t, l, pay, roles.Payment, roles.Config{})
-	_, fulURL := startRole(t, l, ful, roles.Fulfillment, roles.Config{})
-	var cfg order.Config
-	cfg.InventoryURL, cfg.InventoryDID = invURL, inv.DID
-	cfg.PaymentURL, cfg.PaymentDID = payURL, pay.DID
-	cfg.FulfillmentURL, cfg.FulfillmentDID = fulURL, ful.DID
-	_, orderURL := startRole(t, l, orderID, roles.Order, roles.Config{Order: cfg}, toInv, toPay, toFul)
-
-	storefront, err := node.New(context.Background(), node.Config{Key: store.Key, Ledger: l.URL, Policy: l.Policy(),
-		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: zerolog.Nop(), Contract: [][]byte{create}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { storefront.DB.Close() })
+	st := startOrderStack(t, inventory.Config{Seed: map[string]int64{"sku-1": 100}})
+	storefront, orderURL, orderID := st.storefront, st.url[roles.Order], st.ids.order
 	body := `{"order_id":"o-1","customer":{"first":"Ada","last":"Lovelace","email":"ada@example.com"},` +
 		`"address":{"lines":["1 Main St"],"city":"London","postal_code":"N1 1AA","country":"GB"},` +
 		`"items":[{"sku":"sku-1","qty":2,"unit_price":1999}],"currency":"USD","card":"4242424242424242","note":"leave at the door"}`
