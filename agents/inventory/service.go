@@ -287,7 +287,7 @@ func (s *Service) lowStock(ctx context.Context, a *guard.Approval, sku string) (
 	out := RestockOutcome{SKU: sku, Qty: s.cfg.RestockAmount}
 	act, err := s.restockAction(a, sku)
 	if err != nil {
-		out.Error = "restock_unrecordable"
+		out.Error = ReasonRestockUnrecordable
 		s.cfg.Logger.Warn().Err(err).Str("sku", sku).Msg("low-stock restock not recorded")
 		return out, true
 	}
@@ -388,3 +388,7 @@ func (s *Service) fail(w http.ResponseWriter, err error) {
 	}
 	jsonapi.Refuse(w, status, reason, err.Error())
 }
+
+// ReasonRestockUnrecordable: a restock was needed but could not be
+// recorded in the ledger, so it was not made.
+const ReasonRestockUnrecordable = "restock_unrecordable"

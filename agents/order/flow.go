@@ -18,7 +18,7 @@ func (s *Service) run(ctx context.Context, o *Order, card string) error {
 			if unknown(r) {
 				o.flag(flagReserveUnknown) // held stock, if any, expires with its TTL
 			}
-			o.Status, o.Reason, o.Detail = StatusReservationFailed, reasonReservation, failure("reserve", r)
+			o.Status, o.Reason, o.Detail = StatusReservationFailed, ReasonReservationFailed, failure("reserve", r)
 			return s.save(o)
 		}
 		o.ReservationID = id
@@ -34,7 +34,7 @@ func (s *Service) run(ctx context.Context, o *Order, card string) error {
 				o.flag(flagChargeUnknown)
 			}
 			s.releaseStock(ctx, o)
-			o.Status, o.Reason, o.Detail = StatusPaymentFailed, reasonPayment, failure("charge", r)
+			o.Status, o.Reason, o.Detail = StatusPaymentFailed, ReasonPaymentFailed, failure("charge", r)
 			return s.save(o)
 		}
 		o.ChargeID = id
@@ -73,7 +73,7 @@ func (s *Service) run(ctx context.Context, o *Order, card string) error {
 func (s *Service) compensateLabel(ctx context.Context, o *Order, r result) {
 	detail := failure("label", r)
 	if !s.covers(s.cfg.PaymentDID, ActionRefund, o.Amount, o.Currency) {
-		o.Status, o.Reason = StatusNeedsAttention, reasonNoRefund
+		o.Status, o.Reason = StatusNeedsAttention, ReasonNoRefundContract
 		o.Detail = detail + "; no contract grants payment:refund of this amount, so charge " + o.ChargeID +
 			" stands and stock stays reserved until a person acts"
 		return
@@ -81,13 +81,13 @@ func (s *Service) compensateLabel(ctx context.Context, o *Order, r result) {
 	id, rr := s.refund(ctx, o)
 	o.Steps = append(o.Steps, s.step(ActionRefund, rr))
 	if !rr.ok() {
-		o.Status, o.Reason = StatusNeedsAttention, reasonRefundFailed
+		o.Status, o.Reason = StatusNeedsAttention, ReasonRefundFailed
 		o.Detail = detail + "; " + failure("refund", rr) + "; charge " + o.ChargeID + " may stand"
 		return
 	}
 	o.RefundID = id
 	s.releaseStock(ctx, o)
-	o.Status, o.Reason, o.Detail = StatusFulfillmentFailed, reasonLabel, detail+"; the charge was refunded"
+	o.Status, o.Reason, o.Detail = StatusFulfillmentFailed, ReasonLabelFailed, detail+"; the charge was refunded"
 }
 
 // releaseStock releases the order's reservation; a failure is flagged

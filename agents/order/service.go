@@ -36,25 +36,25 @@ import (
 
 // Refusal reasons of POST /v1/orders.
 const (
-	ReasonRestricted    = "restricted_destination"
-	ReasonNoPayment     = "no_payment_contract_covers_amount"
-	ReasonNoInventory   = "no_inventory_contract_covers_quantity"
-	ReasonNoFulfillment = "no_fulfillment_contract_covers_quantity"
-	ReasonConflict      = "order_conflict"
-	ReasonNotFound      = "order_not_found"
-	ReasonBadRequest    = jsonapi.ReasonBadRequest
-	ReasonTooLarge      = jsonapi.ReasonTooLarge
-	ReasonStoreDown     = "store_unavailable"
-	maxRetryReceipts    = 100
-	reasonReservation   = "reservation_failed"
-	reasonPayment       = "payment_failed"
-	reasonLabel         = "label_failed"
-	reasonNoRefund      = "label_failed_no_refund_contract"
-	reasonRefundFailed  = "label_failed_refund_failed"
-	flagChargeUnknown   = "charge_outcome_unknown"
-	flagReserveUnknown  = "reservation_outcome_unknown"
-	flagReleaseFailed   = "reservation_release_failed"
-	flagNotifyFailed    = "notify_failed"
+	ReasonRestricted        = "restricted_destination"
+	ReasonNoPayment         = "no_payment_contract_covers_amount"
+	ReasonNoInventory       = "no_inventory_contract_covers_quantity"
+	ReasonNoFulfillment     = "no_fulfillment_contract_covers_quantity"
+	ReasonConflict          = "order_conflict"
+	ReasonNotFound          = "order_not_found"
+	ReasonBadRequest        = jsonapi.ReasonBadRequest
+	ReasonTooLarge          = jsonapi.ReasonTooLarge
+	ReasonStoreDown         = "store_unavailable"
+	maxRetryReceipts        = 100
+	ReasonReservationFailed = "reservation_failed"
+	ReasonPaymentFailed     = "payment_failed"
+	ReasonLabelFailed       = "label_failed"
+	ReasonNoRefundContract  = "label_failed_no_refund_contract"
+	ReasonRefundFailed      = "label_failed_refund_failed"
+	flagChargeUnknown       = "charge_outcome_unknown"
+	flagReserveUnknown      = "reservation_outcome_unknown"
+	flagReleaseFailed       = "reservation_release_failed"
+	flagNotifyFailed        = "notify_failed"
 )
 
 // Service is the order agent's logic behind its guard. It is safe for

@@ -95,7 +95,7 @@ func (s *Service) charge(ctx context.Context, a *guard.Approval) answer {
 	} else {
 		ch.Status, ch.DeclineReason = StatusDeclined, res.Reason
 		if ch.DeclineReason == "" {
-			ch.DeclineReason = "card_declined"
+			ch.DeclineReason = ReasonCardDeclined
 		}
 	}
 	rc.Outcome = ch.Status

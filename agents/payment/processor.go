@@ -71,9 +71,9 @@ func (p *Simulated) Charge(ctx context.Context, c Charge) (ProcessorResult, erro
 	res := ProcessorResult{ID: simID("sim_ch_", c.IdempotencyKey), Approved: true}
 	switch c.Card {
 	case CardDeclined:
-		res.Approved, res.Reason = false, "card_declined"
+		res.Approved, res.Reason = false, ReasonCardDeclined
 	case CardInsufficientFunds:
-		res.Approved, res.Reason = false, "insufficient_funds"
+		res.Approved, res.Reason = false, ReasonInsufficientFunds
 	}
 	return res, nil
 }
@@ -97,3 +97,11 @@ func simID(prefix, key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return prefix + hex.EncodeToString(sum[:])
 }
+
+// The processor's decline reasons, in a charge's decline_reason.
+const (
+	// ReasonCardDeclined: the processor declined the card.
+	ReasonCardDeclined = "card_declined"
+	// ReasonInsufficientFunds: the card has not enough funds.
+	ReasonInsufficientFunds = "insufficient_funds"
+)

@@ -118,7 +118,7 @@ func (s *Service) refund(ctx context.Context, a *guard.Approval) answer {
 	} else {
 		rf.Status, rf.FailureReason = StatusFailed, res.Reason
 		if rf.FailureReason == "" {
-			rf.FailureReason = "refund_failed"
+			rf.FailureReason = ReasonRefundFailed
 		}
 		ch.Refunded -= rf.Amount // release the reservation
 		w.charge = &ch
@@ -134,8 +134,11 @@ func refundAnswer(rf RefundRecord) answer {
 	resp := RefundResponse{RefundID: rf.ID, ChargeID: rf.ChargeID, Status: rf.Status, Amount: rf.Amount,
 		Currency: rf.Currency, ProcessorID: rf.ProcessorID, ReceiptIndex: rf.ReceiptIndex}
 	if rf.Status == StatusFailed {
-		resp.Error, resp.Message, resp.FailureReason = "refund_failed", "the processor refused the refund", rf.FailureReason
+		resp.Error, resp.Message, resp.FailureReason = ReasonRefundFailed, "the processor refused the refund", rf.FailureReason
 		return answer{http.StatusPaymentRequired, resp}
 	}
 	return answer{http.StatusOK, resp}
 }
+
+// ReasonRefundFailed: the processor refused the refund.
+const ReasonRefundFailed = "refund_failed"

@@ -17,17 +17,8 @@ import (
 )
 
 // reasonsHeading names the section of docs/protocol.md that lists every
-// refusal reason, and businessHeading its subsection for the business
-// agents.
-const (
-	reasonsHeading  = "Refusal reasons"
-	businessHeading = "Business agents"
-)
-
-// businessPackages are the agents whose reasons may still be string
-// literals rather than Reason constants. A code documented in the business
-// subsection is found if it is either.
-var businessPackages = []string{"agents/order", "agents/inventory", "agents/payment", "agents/fulfillment"}
+// refusal reason.
+const reasonsHeading = "Refusal reasons"
 
 var (
 	snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
@@ -41,11 +32,11 @@ var (
 // section, and every row there names such a constant.
 func TestReasonsDocumented(t *testing.T) {
 	root := moduleRoot(t)
-	consts, literals := collect(t, root)
+	consts := collect(t, root)
 	if len(consts) == 0 {
 		t.Fatal("no Reason constants found; is the module root right?")
 	}
-	rows, business := documented(t, filepath.Join(root, "docs", "protocol.md"))
+	rows := documented(t, filepath.Join(root, "docs", "protocol.md"))
 
 	var missing, twice, unknown []string
 	for _, code := range slices.Sorted(maps.Keys(consts)) {
@@ -58,9 +49,6 @@ func TestReasonsDocumented(t *testing.T) {
 	}
 	for _, code := range slices.Sorted(maps.Keys(rows)) {
 		if _, ok := consts[code]; ok {
-			continue
-		}
-		if business[code] && literals[code] {
 			continue
 		}
 		unknown = append(unknown, code)
@@ -97,11 +85,10 @@ func moduleRoot(t *testing.T) string {
 
 // collect parses every non-test Go file of the module. It returns the
 // snake_case values of exported Reason... constants, each with the
-// constants that hold it, and the snake_case string literals of the
-// business agents' packages.
-func collect(t *testing.T, root string) (consts map[string][]string, literals map[string]bool) {
+// constants that hold it.
+func collect(t *testing.T, root string) map[string][]string {
 	t.Helper()
-	consts, literals = map[string][]string{}, map[string]bool{}
+	consts := map[string][]string{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -129,20 +116,12 @@ func collect(t *testing.T, root string) (consts map[string][]string, literals ma
 		for code, name := range reasonConsts(f) {
 			consts[code] = append(consts[code], rel+"."+name)
 		}
-		if slices.Contains(businessPackages, rel) {
-			ast.Inspect(f, func(n ast.Node) bool {
-				if v, ok := stringLit(n); ok && snakeCase.MatchString(v) {
-					literals[v] = true
-				}
-				return true
-			})
-		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return consts, literals
+	return consts
 }
 
 // reasonConsts returns the snake_case values of f's exported constants
@@ -182,38 +161,29 @@ func stringLit(n ast.Node) (string, bool) {
 }
 
 // documented reads the reasons section of the protocol document: how many
-// rows name each code, and which codes are in its business subsection.
-func documented(t *testing.T, path string) (rows map[string]int, business map[string]bool) {
+// rows name each code.
+func documented(t *testing.T, path string) map[string]int {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, business = map[string]int{}, map[string]bool{}
-	in, inBusiness, found := false, false, false
+	rows := map[string]int{}
+	in, found := false, false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "## "):
+		if strings.HasPrefix(line, "## ") {
 			in = strings.HasSuffix(line, " "+reasonsHeading)
 			found = found || in
-			inBusiness = false
-			continue
-		case in && strings.HasPrefix(line, "### "):
-			inBusiness = strings.Contains(line, businessHeading)
-			continue
-		case !in:
 			continue
 		}
-		m := docRow.FindStringSubmatch(line)
-		if m == nil || !snakeCase.MatchString(m[1]) {
+		if !in {
 			continue
 		}
-		rows[m[1]]++
-		if inBusiness {
-			business[m[1]] = true
+		if m := docRow.FindStringSubmatch(line); m != nil && snakeCase.MatchString(m[1]) {
+			rows[m[1]]++
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -222,5 +192,5 @@ func documented(t *testing.T, path string) (rows map[string]int, business map[st
 	if !found {
 		t.Fatalf("%s has no section headed %q", path, reasonsHeading)
 	}
-	return rows, business
+	return rows
 }
