@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/agentledger/agentledger/internal/secretscan"
+	"github.com/agentledger/agentledger/internal/stack"
 	"github.com/agentledger/agentledger/ledger/server"
 )
 
@@ -32,7 +33,7 @@ func TestDemoLogsHoldNoSecrets(t *testing.T) {
 	if len(pems) != 6 {
 		t.Fatalf("want the authority's and five parties' keys, found %v", pems)
 	}
-	secrets, err := secretscan.Secrets(pems, filepath.Join(dir, server.FileLogKey), demoCustomerData...)
+	secrets, err := secretscan.Secrets(pems, filepath.Join(dir, server.FileLogKey), stack.CustomerData()...)
 	if err != nil {
 		t.Fatal(err)
 	}

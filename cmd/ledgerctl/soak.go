@@ -1,64 +1,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"runtime"
-	"slices"
-	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/agentledger/agentledger/internal/secretscan"
-	"github.com/agentledger/agentledger/ledger/server"
-	"github.com/agentledger/agentledger/ledger/verified"
+	"github.com/agentledger/agentledger/internal/soak"
 )
-
-// soakConfig is one soak run.
-type soakConfig struct {
-	dir              string // where the stack lives; kept afterwards
-	duration         time.Duration
-	concurrency      int
-	chaos            bool
-	chaosMin         time.Duration
-	chaosMax         time.Duration
-	settle           time.Duration
-	seed             uint64
-	progress         io.Writer
-	progressInterval time.Duration
-}
-
-// soakReport is what a soak did and its verdict.
-type soakReport struct {
-	Dir             string            `json:"dir,omitempty"` // where the stack was kept`
-	Duration        time.Duration     `json:"duration_ns"`
-	Concurrency     int               `json:"concurrency"`
-	Chaos           bool              `json:"chaos"`
-	Seed            uint64            `json:"seed"`
-	Cores           int               `json:"cores"`
-	Orders          int               `json:"orders"`
-	Outcomes        map[string]int    `json:"outcomes"`
-	OrdersPerSecond float64           `json:"orders_per_second"`
-	SettleP50       time.Duration     `json:"settle_p50_ns"`
-	SettleP99       time.Duration     `json:"settle_p99_ns"`
-	SettleMax       time.Duration     `json:"settle_max_ns"`
-	Entries         uint64            `json:"ledger_entries"`
-	Kills           map[string]int    `json:"kills"`
-	Pauses          map[string]int    `json:"pauses"`
-	PeakRSS         map[string]uint64 `json:"peak_rss_bytes"`
-	Checks          []soakCheck       `json:"checks"`
-	Pass            bool              `json:"pass"`
-}
 
 func soakCommand(s streams) *cli.Command {
 	return &cli.Command{
@@ -112,45 +64,45 @@ Examples:
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON", EnvVars: []string{"LEDGER_SOAK_JSON"}},
 		},
 		Action: func(c *cli.Context) error {
-			cfg := soakConfig{dir: c.String("data"), duration: c.Duration("duration"), concurrency: c.Int("concurrency"),
-				chaos: c.Bool("chaos"), chaosMin: c.Duration("chaos-min"), chaosMax: c.Duration("chaos-max"),
-				settle: c.Duration("settle"), seed: c.Uint64("seed"), progress: s.err, progressInterval: 10 * time.Second}
+			cfg := soak.Config{Dir: c.String("data"), Duration: c.Duration("duration"), Concurrency: c.Int("concurrency"),
+				Chaos: c.Bool("chaos"), ChaosMin: c.Duration("chaos-min"), ChaosMax: c.Duration("chaos-max"),
+				Settle: c.Duration("settle"), Seed: c.Uint64("seed"), Progress: s.err, ProgressInterval: 10 * time.Second}
 			switch {
-			case cfg.duration <= 0 || cfg.concurrency < 1 || cfg.settle <= 0:
+			case cfg.Duration <= 0 || cfg.Concurrency < 1 || cfg.Settle <= 0:
 				return usageErrorf(c, "--duration, --concurrency and --settle must be positive")
-			case cfg.concurrency > 4096:
+			case cfg.Concurrency > 4096:
 				return usageErrorf(c, "--concurrency is at most 4096")
-			case cfg.chaosMin <= 0 || cfg.chaosMax < cfg.chaosMin:
+			case cfg.ChaosMin <= 0 || cfg.ChaosMax < cfg.ChaosMin:
 				return usageErrorf(c, "want 0 < --chaos-min <= --chaos-max")
 			}
 			if !c.IsSet("seed") {
-				cfg.seed = uint64(time.Now().UnixNano())
+				cfg.Seed = uint64(time.Now().UnixNano())
 			}
-			temporary := cfg.dir == ""
+			temporary := cfg.Dir == ""
 			if temporary {
 				tmp, err := os.MkdirTemp("", "agentledger-soak-")
 				if err != nil {
 					return err
 				}
-				cfg.dir = tmp
-			} else if entries, err := os.ReadDir(cfg.dir); err == nil && len(entries) > 0 {
-				return usageErrorf(c, "--data %s is not empty", cfg.dir)
+				cfg.Dir = tmp
+			} else if entries, err := os.ReadDir(cfg.Dir); err == nil && len(entries) > 0 {
+				return usageErrorf(c, "--data %s is not empty", cfg.Dir)
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			rep, err := runSoak(ctx, cfg)
+			rep, err := soak.Run(ctx, cfg)
 			if err != nil {
-				return withHint(err, "the stack and its logs are in "+cfg.dir)
+				return withHint(initHint(err), "the stack and its logs are in "+cfg.Dir)
 			}
 			if temporary && rep.Pass {
 				// A temporary stack that passed is of no further use.
-				_ = os.RemoveAll(cfg.dir)
+				_ = os.RemoveAll(cfg.Dir)
 				rep.Dir = ""
 			}
 			if c.Bool("json") {
 				err = printJSON(c.App.Writer, rep)
 			} else {
-				printSoak(c.App.Writer, rep)
+				rep.WriteText(c.App.Writer)
 			}
 			if err == nil && !rep.Pass {
 				failed := 0
@@ -159,281 +111,9 @@ Examples:
 						failed++
 					}
 				}
-				err = fmt.Errorf("soak verdict: %d of %d checks failed; the stack and its logs are in %s", failed, len(rep.Checks), cfg.dir)
+				err = fmt.Errorf("soak verdict: %d of %d checks failed; the stack and its logs are in %s", failed, len(rep.Checks), cfg.Dir)
 			}
 			return err
 		},
-	}
-}
-
-// runSoak brings the stack up in cfg.dir, drives it, and judges it.
-func runSoak(ctx context.Context, cfg soakConfig) (*soakReport, error) {
-	binary, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	rep := &soakReport{Dir: cfg.dir, Concurrency: cfg.concurrency, Chaos: cfg.chaos, Seed: cfg.seed,
-		Cores: runtime.GOMAXPROCS(0), Kills: map[string]int{}, Pauses: map[string]int{}, PeakRSS: map[string]uint64{}}
-	fmt.Fprintf(cfg.progress, "soak: starting the ledger and four agents in %s (seed %d)\n", cfg.dir, cfg.seed)
-	rng := rand.New(rand.NewPCG(cfg.seed, 0x50a4))
-	s, err := startSoakStack(ctx, binary, cfg.dir, rng)
-	if s != nil {
-		defer s.stop()
-	}
-	if err != nil {
-		return nil, err
-	}
-	seen := &checkpointLog{}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	watched := make(chan struct{})
-	go func() { s.watch(watchCtx, 200*time.Millisecond, seen); close(watched) }()
-
-	placing, stopPlacing := context.WithTimeout(ctx, cfg.duration)
-	defer stopPlacing()
-	chaosErr := make(chan error, 1)
-	chaosDone := make(chan struct{})
-	go func() {
-		defer close(chaosDone)
-		if cfg.chaos {
-			s.chaos(placing, rng, cfg.chaosMin, cfg.chaosMax, seen, chaosErr)
-		}
-		if len(chaosErr) > 0 {
-			stopPlacing() // a process that cannot come back ends the run
-		}
-	}()
-	var placed atomic.Int64
-	go reportProgress(placing, cfg, &placed)
-	start := time.Now()
-	orders := s.placeOrders(ctx, placing, cfg.concurrency, cfg.settle, &placed)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	rep.Duration = time.Since(start)
-	<-chaosDone
-	stopWatch()
-	<-watched
-	select {
-	case err := <-chaosErr:
-		return nil, fmt.Errorf("chaos: restarting: %w", err)
-	default:
-	}
-	fmt.Fprintf(cfg.progress, "soak: %d orders placed in %v; judging\n", len(orders), rep.Duration.Round(time.Second))
-	rep.Orders = len(orders)
-	rep.OrdersPerSecond = float64(len(orders)) / rep.Duration.Seconds()
-	rep.SettleP50, rep.SettleP99, rep.SettleMax = settlePercentiles(orders)
-	judgeSoak(ctx, s, cfg, binary, orders, seen, rep)
-	return rep, nil
-}
-
-// judgeSoak runs every check of the verdict into rep.
-func judgeSoak(ctx context.Context, s *soakStack, cfg soakConfig, binary string, orders []*soakOrder, seen *checkpointLog, rep *soakReport) {
-	var c soakCheck
-	c, rep.Outcomes = checkOrders(orders)
-	rep.Checks = append(rep.Checks, c)
-	// The final checkpoint covers every receipt the orders hold.
-	final, err := verified.CheckpointCovering(ctx, s.ledger, s.verifier, lastReceipt(orders)+1, 30*time.Second)
-	if err != nil {
-		rep.Checks = append(rep.Checks, soakCheck{Name: "the ledger answers with a checkpoint covering every receipt", Detail: err.Error()})
-		return
-	}
-	rep.Entries = final.Size
-	if pay, err := s.reconcileReport(ctx, final.Size); err != nil {
-		rep.Checks = append(rep.Checks, soakCheck{Name: "payment reconcile is clean", Detail: "reconcile: " + err.Error()})
-	} else {
-		rep.Checks = append(rep.Checks, checkCharges(orders, pay)...)
-	}
-	rep.Checks = append(rep.Checks, s.checkReceipts(ctx, orders, final))
-	rep.Checks = append(rep.Checks, s.auditFull(ctx, binary))
-	seen.add("ledger (final)", final.Note)
-	rep.Checks = append(rep.Checks, s.checkCheckpoints(ctx, seen.all(), final), s.checkFrozen(), s.checkReady(ctx, 15*time.Second), s.checkExits(rep))
-	rep.Checks = append(rep.Checks, s.checkSecrets())
-	rep.Pass = true
-	for _, ch := range rep.Checks {
-		rep.Pass = rep.Pass && ch.OK
-	}
-}
-
-// auditFull runs `ledgerctl audit --full` over the whole log.
-func (s *soakStack) auditFull(ctx context.Context, binary string) soakCheck {
-	logDir := filepath.Join(s.dir, "log")
-	cmd := exec.CommandContext(ctx, binary, "audit", "--ledger", s.url("ledger"), "--log-key", filepath.Join(logDir, server.FileLogPub),
-		"--state", filepath.Join(s.dir, "audit"), "--full", "--authority", filepath.Join(logDir, server.FileAuthorityDID))
-	out, err := cmd.CombinedOutput()
-	c := soakCheck{Name: "ledgerctl audit --full is clean", OK: err == nil}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err != nil {
-		c.Detail = fmt.Sprintf("%v: %s", err, firstFew(lines))
-	} else {
-		c.Detail = lines[len(lines)-1]
-	}
-	return c
-}
-
-// checkFrozen fails if any agent froze its view on a fork.
-func (s *soakStack) checkFrozen() soakCheck {
-	var frozen []string
-	for _, role := range soakRoles {
-		if _, err := os.Stat(filepath.Join(s.dir, "agents", role, "view", "FROZEN")); err == nil {
-			frozen = append(frozen, role)
-		}
-	}
-	c := soakCheck{Name: "no agent saw a fork", OK: len(frozen) == 0, Detail: "no agent froze its view"}
-	if len(frozen) > 0 {
-		c.Detail = "frozen: " + strings.Join(frozen, ", ")
-	}
-	return c
-}
-
-// checkReady fails if any agent is not ready (its view fresh, not
-// frozen) within wait: an agent that cannot get back to
-// a fresh view after faults refuses everything, for good.
-func (s *soakStack) checkReady(ctx context.Context, wait time.Duration) soakCheck {
-	hc := &http.Client{Timeout: 2 * time.Second}
-	var stuck []string
-	for _, role := range soakRoles {
-		var last string
-		for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
-			resp, err := hc.Get(s.url(role) + "/readyz")
-			if err == nil {
-				b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					last = ""
-					break
-				}
-				last = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
-			} else {
-				last = err.Error()
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				break
-			}
-		}
-		if last != "" {
-			stuck = append(stuck, role+": "+last)
-		}
-	}
-	return tally("every agent is ready again at the end", stuck, len(soakRoles), "all four agents' views are fresh")
-}
-
-// checkExits fails if a process exited without being killed, and fills in
-// the kills and memory of rep.
-func (s *soakStack) checkExits(rep *soakReport) soakCheck {
-	var all []string
-	restarts := 0
-	for name, p := range s.procs {
-		f := p.facts()
-		rep.Kills[name], rep.Pauses[name], rep.PeakRSS[name] = f.kills, f.pauses, f.peakRSS
-		restarts += f.starts - 1
-		all = append(all, f.unexpected...)
-	}
-	c := soakCheck{Name: "no process exited unless killed", OK: len(all) == 0, Detail: fmt.Sprintf("%d restarts after kills", restarts)}
-	if len(all) > 0 {
-		c.Detail = firstFew(all)
-	}
-	return c
-}
-
-// checkSecrets scans every process's logs for any private key (its PEM
-// body, its seed in base64 or hex), the log's signing key, the card
-// numbers and the customer's address and email.
-func (s *soakStack) checkSecrets() soakCheck {
-	pems, _ := filepath.Glob(filepath.Join(s.dir, "keys", "*.pem"))
-	pems = append(pems, filepath.Join(s.dir, "log", server.FileAuthorityKey))
-	secrets, err := secretscan.Secrets(pems, filepath.Join(s.dir, "log", server.FileLogKey), demoCustomerData...)
-	if err != nil {
-		return soakCheck{Name: "no secret in any log", Detail: err.Error()}
-	}
-	var logs []string
-	for _, p := range s.procs {
-		logs = append(logs, p.facts().logs...)
-	}
-	lines, found := secretscan.Files(logs, secrets)
-	c := soakCheck{Name: "no secret in any log", OK: len(found) == 0 && lines > 0,
-		Detail: fmt.Sprintf("%d lines in %d log files scanned for %d keys and the customer's card, address and email", lines, len(logs), len(pems)+1)}
-	if len(found) > 0 {
-		c.Detail = firstFew(found)
-	}
-	return c
-}
-
-// demoCustomerData is what the demo's and the soak's orders hold that no
-// log may: the card numbers, the street address and the email.
-var demoCustomerData = []string{"4242424242424242", "4000000000000002", "12 Analytical Row", "ada@example.com"}
-
-// settlePercentiles are the p50, p99 and max time to a final state.
-func settlePercentiles(orders []*soakOrder) (p50, p99, most time.Duration) {
-	var d []time.Duration
-	for _, o := range orders {
-		if o.View != nil {
-			d = append(d, o.Settle)
-		}
-	}
-	if len(d) == 0 {
-		return 0, 0, 0
-	}
-	slices.Sort(d)
-	return d[len(d)/2], d[len(d)*99/100], d[len(d)-1]
-}
-
-// reportProgress prints how many orders settled, every interval.
-func reportProgress(ctx context.Context, cfg soakConfig, placed *atomic.Int64) {
-	t := time.NewTicker(cfg.progressInterval)
-	defer t.Stop()
-	start := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fmt.Fprintf(cfg.progress, "soak: %v of %v, %d orders settled\n", time.Since(start).Round(time.Second), cfg.duration, placed.Load())
-		}
-	}
-}
-
-// printSoak prints the report for a person.
-func printSoak(w io.Writer, r *soakReport) {
-	chaos := "off"
-	if r.Chaos {
-		chaos = fmt.Sprintf("on (seed %d)", r.Seed)
-	}
-	fmt.Fprintf(w, "soak: %v, %d clients, chaos %s, %d cores (%s/%s)\n", r.Duration.Round(time.Second), r.Concurrency, chaos, r.Cores, runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(w, "  orders       %d (%.1f/s): %d completed, %d compensated, %d not reserved, %d flagged\n", r.Orders, r.OrdersPerSecond,
-		r.Outcomes[outcomeCompleted], r.Outcomes[outcomeCompensated], r.Outcomes[outcomeNotReserved], r.Outcomes[outcomeFlagged])
-	var flags []string
-	for k, n := range r.Outcomes {
-		if strings.Contains(k, ":") {
-			flags = append(flags, fmt.Sprintf("%s %d", k, n))
-		}
-	}
-	if len(flags) > 0 {
-		slices.Sort(flags)
-		fmt.Fprintf(w, "  flagged      %s\n", strings.Join(flags, ", "))
-	}
-	fmt.Fprintf(w, "  settle       p50 %v  p99 %v  max %v\n", r.SettleP50.Round(time.Millisecond), r.SettleP99.Round(time.Millisecond), r.SettleMax.Round(time.Millisecond))
-	fmt.Fprintf(w, "  ledger       %d entries\n", r.Entries)
-	var kills, rss []string
-	for _, name := range append([]string{"ledger"}, soakRoles...) {
-		kills = append(kills, fmt.Sprintf("%s %d/%d", name, r.Kills[name], r.Pauses[name]))
-		rss = append(rss, fmt.Sprintf("%s %d MiB", name, r.PeakRSS[name]>>20))
-	}
-	fmt.Fprintf(w, "  kills/pauses %s\n", strings.Join(kills, ", "))
-	fmt.Fprintf(w, "  peak RSS     %s\n", strings.Join(rss, ", "))
-	fmt.Fprintf(w, "verdict\n")
-	for _, c := range r.Checks {
-		mark := "ok  "
-		if !c.OK {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "  %s %s\n       %s\n", mark, c.Name, c.Detail)
-	}
-	switch {
-	case r.Pass && r.Dir == "":
-		fmt.Fprintf(w, "PASS\n")
-	case r.Pass:
-		fmt.Fprintf(w, "PASS (stack kept in %s)\n", r.Dir)
-	default:
-		fmt.Fprintf(w, "FAIL (stack and logs kept in %s)\n", r.Dir)
 	}
 }

@@ -67,3 +67,10 @@ func OrderBody(id, country, card string, items ...string) []byte {
 		"items":    lines, "currency": "USD", "card": card, "note": "please leave with the neighbour"})
 	return b
 }
+
+// CustomerData is what the orders of OrderBody hold that no log may
+// show: the cards (the one approved and the one declined) and the
+// customer's address and email.
+func CustomerData() []string {
+	return []string{"4242424242424242", "4000000000000002", "12 Analytical Row", "ada@example.com"}
+}

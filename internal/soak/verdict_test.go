@@ -1,4 +1,4 @@
-package main
+package soak
 
 import (
 	"context"
@@ -30,34 +30,34 @@ func TestJudgeOrderRefusesEveryBrokenPromise(t *testing.T) {
 	all := receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel, order.ActionNotify)
 	cases := []struct {
 		name    string
-		o       soakOrder
+		o       placedOrder
 		outcome string // "" when a problem is expected
 		problem string
 	}{
-		{"completed", soakOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Receipts: all}}, outcomeCompleted, ""},
-		{"never settled", soakOrder{LastErr: "connection refused"}, "", "never settled"},
-		{"completed without a charge receipt", soakOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch",
+		{"completed", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Receipts: all}}, outcomeCompleted, ""},
+		{"never settled", placedOrder{LastErr: "connection refused"}, "", "never settled"},
+		{"completed without a charge receipt", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch",
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionLabel, order.ActionNotify)}}, "", "payment:charge receipt"},
-		{"completed without a charge", soakOrder{View: &order.View{Status: order.StatusCompleted, Receipts: all}}, "", "no charge"},
-		{"a declined card charged", soakOrder{Declined: true, View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Receipts: all}}, "", "declines"},
-		{"notify missing, unflagged", soakOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch",
+		{"completed without a charge", placedOrder{View: &order.View{Status: order.StatusCompleted, Receipts: all}}, "", "no charge"},
+		{"a declined card charged", placedOrder{Declined: true, View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Receipts: all}}, "", "declines"},
+		{"notify missing, unflagged", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch",
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel)}}, "", "notify"},
-		{"notify missing, flagged", soakOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Flags: []string{"notify_failed"},
+		{"notify missing, flagged", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Flags: []string{"notify_failed"},
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel)}}, outcomeFlagged, ""},
-		{"payment failed, released", soakOrder{Declined: true, View: &order.View{Status: order.StatusPaymentFailed,
+		{"payment failed, released", placedOrder{Declined: true, View: &order.View{Status: order.StatusPaymentFailed,
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionRelease)}}, outcomeCompensated, ""},
-		{"payment failed, reservation kept", soakOrder{View: &order.View{Status: order.StatusPaymentFailed,
+		{"payment failed, reservation kept", placedOrder{View: &order.View{Status: order.StatusPaymentFailed,
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve)}}, "", "neither released"},
-		{"payment failed yet charged", soakOrder{View: &order.View{Status: order.StatusPaymentFailed, ChargeID: "ch",
+		{"payment failed yet charged", placedOrder{View: &order.View{Status: order.StatusPaymentFailed, ChargeID: "ch",
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionRelease)}}, "", "holds charge"},
-		{"label failed, not refunded", soakOrder{View: &order.View{Status: order.StatusFulfillmentFailed, ChargeID: "ch",
+		{"label failed, not refunded", placedOrder{View: &order.View{Status: order.StatusFulfillmentFailed, ChargeID: "ch",
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge)}}, "", "refund"},
-		{"label failed, refunded", soakOrder{View: &order.View{Status: order.StatusFulfillmentFailed, ChargeID: "ch", RefundID: "re",
+		{"label failed, refunded", placedOrder{View: &order.View{Status: order.StatusFulfillmentFailed, ChargeID: "ch", RefundID: "re",
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionRefund, order.ActionRelease)}}, outcomeCompensated, ""},
-		{"not reserved yet charged", soakOrder{View: &order.View{Status: order.StatusReservationFailed, ChargeID: "ch"}}, "", "holds charge"},
-		{"not reserved, unknown", soakOrder{View: &order.View{Status: order.StatusReservationFailed, Flags: []string{"reservation_outcome_unknown"}}}, outcomeFlagged, ""},
-		{"refused", soakOrder{View: &order.View{Status: order.StatusRefused, Reason: "restricted"}}, "", "ended refused"},
-		{"needs attention", soakOrder{View: &order.View{Status: order.StatusNeedsAttention}}, outcomeFlagged, ""},
+		{"not reserved yet charged", placedOrder{View: &order.View{Status: order.StatusReservationFailed, ChargeID: "ch"}}, "", "holds charge"},
+		{"not reserved, unknown", placedOrder{View: &order.View{Status: order.StatusReservationFailed, Flags: []string{"reservation_outcome_unknown"}}}, outcomeFlagged, ""},
+		{"refused", placedOrder{View: &order.View{Status: order.StatusRefused, Reason: "restricted"}}, "", "ended refused"},
+		{"needs attention", placedOrder{View: &order.View{Status: order.StatusNeedsAttention}}, outcomeFlagged, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,13 +74,13 @@ func TestJudgeOrderRefusesEveryBrokenPromise(t *testing.T) {
 
 // TestCheckChargesCatchesDoubleCharges plants double charges three ways.
 func TestCheckChargesCatchesDoubleCharges(t *testing.T) {
-	orders := []*soakOrder{
+	orders := []*placedOrder{
 		{ID: "a", View: &order.View{ChargeID: "ch-a"}},
 		{ID: "b", View: &order.View{ChargeID: "ch-b"}},
 		{ID: "c", View: &order.View{Flags: []string{"charge_outcome_unknown"}}},
 	}
 	clean := payment.Report{Charges: 3, Succeeded: 2, Differences: []payment.Difference{{Kind: payment.DiffMissingRecord, Index: 7}}}
-	judge := func(orders []*soakOrder, rep payment.Report) (twice, reconcile bool) {
+	judge := func(orders []*placedOrder, rep payment.Report) (twice, reconcile bool) {
 		cs := checkCharges(orders, rep)
 		return cs[0].OK, cs[1].OK
 	}
@@ -101,7 +101,7 @@ func TestCheckChargesCatchesDoubleCharges(t *testing.T) {
 	if twice, rec := judge(orders, dup); twice || rec {
 		t.Fatal("a duplicate_charge difference passed")
 	}
-	shared := append(orders, &soakOrder{ID: "d", View: &order.View{ChargeID: "ch-a"}})
+	shared := append(orders, &placedOrder{ID: "d", View: &order.View{ChargeID: "ch-a"}})
 	if twice, _ := judge(shared, payment.Report{Succeeded: 2}); twice {
 		t.Fatal("two orders holding one charge passed")
 	}
@@ -135,7 +135,7 @@ func TestCheckCheckpointsCatchesAFork(t *testing.T) {
 	fork.Register("someone-else", "low")
 	forked := cpOf(fork)
 	final := cpOf(honest)
-	s := &soakStack{ledger: honest.Client, verifier: verifier}
+	s := &processes{ledger: honest.Client, verifier: verifier}
 	if c := s.checkCheckpoints(ctx, map[string]string{string(old.Note): "order"}, final); !c.OK {
 		t.Fatalf("an honest prefix refused: %s", c.Detail)
 	}
@@ -151,8 +151,8 @@ func TestCheckCheckpointsCatchesAFork(t *testing.T) {
 // TestCheckReadyCatchesAStuckAgent has one agent answer /readyz with
 // checkpoint_stale for good: the check must fail and name it.
 func TestCheckReadyCatchesAStuckAgent(t *testing.T) {
-	s := &soakStack{procs: map[string]*soakProc{}}
-	for _, role := range soakRoles {
+	s := &processes{procs: map[string]*proc{}}
+	for _, role := range roles() {
 		stale := role == "inventory"
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if stale {
@@ -160,7 +160,7 @@ func TestCheckReadyCatchesAStuckAgent(t *testing.T) {
 			}
 		}))
 		t.Cleanup(srv.Close)
-		s.procs[role] = &soakProc{name: role, addr: strings.TrimPrefix(srv.URL, "http://")}
+		s.procs[role] = &proc{name: role, addr: strings.TrimPrefix(srv.URL, "http://")}
 	}
 	c := s.checkReady(context.Background(), 300*time.Millisecond)
 	if c.OK || !strings.Contains(c.Detail, "inventory: 503 checkpoint_stale") {

@@ -1,4 +1,4 @@
-package main
+package soak
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 	"time"
 )
 
-// soakProc supervises one process of the soak's stack (the ledger or an
+// proc supervises one process of the soak's stack (the ledger or an
 // agent): it starts it on a fixed loopback address, SIGKILLs it, restarts
 // it on the same address, and records any exit it did not cause.
-type soakProc struct {
+type proc struct {
 	name    string
 	binary  string
 	args    []string
@@ -79,7 +79,7 @@ func freeLoopbackAddrs(n int, rng *rand.Rand) ([]string, error) {
 // writes the address to a file of this start's own) and its /healthz
 // answers: another process answering on the address is never taken for
 // it.
-func (p *soakProc) start(ctx context.Context) error {
+func (p *proc) start(ctx context.Context) error {
 	p.mu.Lock()
 	p.starts++
 	logPath := filepath.Join(p.logDir, fmt.Sprintf("%s.%d.log", p.name, p.starts))
@@ -135,7 +135,7 @@ func (p *soakProc) start(ctx context.Context) error {
 }
 
 // kill SIGKILLs the process and waits for it to be gone.
-func (p *soakProc) kill() {
+func (p *proc) kill() {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	if cmd == nil {
@@ -153,7 +153,7 @@ func (p *soakProc) kill() {
 // pause stops the process (SIGSTOP) for d, then lets it go on (SIGCONT):
 // a process that hangs rather than dies, so its callers' timeouts and
 // its own clocks are put to the test.
-func (p *soakProc) pause(d time.Duration) {
+func (p *proc) pause(d time.Duration) {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.pauses++
@@ -167,7 +167,7 @@ func (p *soakProc) pause(d time.Duration) {
 }
 
 // stop ends the process gracefully (SIGTERM), then by force.
-func (p *soakProc) stop() {
+func (p *proc) stop() {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	p.killing = true
@@ -186,7 +186,7 @@ func (p *soakProc) stop() {
 
 // sampleRSS records the process's resident set size if it is the highest
 // seen. Only Linux reports it (from /proc); elsewhere it stays zero.
-func (p *soakProc) sampleRSS() {
+func (p *proc) sampleRSS() {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.mu.Unlock()
@@ -218,7 +218,7 @@ type procFacts struct {
 }
 
 // facts returns what the supervisor saw, under its lock.
-func (p *soakProc) facts() procFacts {
+func (p *proc) facts() procFacts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return procFacts{starts: p.starts, kills: p.kills, pauses: p.pauses, logs: append([]string(nil), p.logs...),

@@ -1,4 +1,4 @@
-package main
+package soak
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 	"github.com/agentledger/agentledger/verify"
 )
 
-// soakCheck is one line of the soak's verdict.
-type soakCheck struct {
+// Check is one line of the soak's verdict.
+type Check struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
@@ -38,7 +38,7 @@ const (
 )
 
 // judgeOrder says what became of an order, or what is wrong with it.
-func judgeOrder(o *soakOrder) (outcome, problem string) {
+func judgeOrder(o *placedOrder) (outcome, problem string) {
 	v := o.View
 	if v == nil {
 		return "", "never settled (last answer: " + o.LastErr + ")"
@@ -96,7 +96,7 @@ func judgeOrder(o *soakOrder) (outcome, problem string) {
 // needs_attention reasons ("status:..."), and, for orders that did not
 // complete for a reason other than a declined card, their first failed
 // step ("why:STATUS:ACTION REASON").
-func checkOrders(orders []*soakOrder) (soakCheck, map[string]int) {
+func checkOrders(orders []*placedOrder) (Check, map[string]int) {
 	outcomes := map[string]int{}
 	var problems []string
 	for _, o := range orders {
@@ -118,7 +118,7 @@ func checkOrders(orders []*soakOrder) (soakCheck, map[string]int) {
 		}
 		outcomes[out]++
 	}
-	c := soakCheck{Name: "every order completed with all its receipts, or was compensated or flagged", OK: len(problems) == 0 && len(orders) > 0}
+	c := Check{Name: "every order completed with all its receipts, or was compensated or flagged", OK: len(problems) == 0 && len(orders) > 0}
 	switch {
 	case len(orders) == 0:
 		c.Detail = "no order was placed"
@@ -148,7 +148,7 @@ func failedStep(v *order.View) string {
 // (missing_record), no order was charged twice, and the processor
 // approved exactly the charges the orders hold, plus at most one for each
 // order whose charge outcome stayed unknown.
-func checkCharges(orders []*soakOrder, rep payment.Report) []soakCheck {
+func checkCharges(orders []*placedOrder, rep payment.Report) []Check {
 	held, unknown := map[string]string{}, 0
 	var shared []string
 	for _, o := range orders {
@@ -176,7 +176,7 @@ func checkCharges(orders []*soakOrder, rep payment.Report) []soakCheck {
 			diffs = append(diffs, fmt.Sprintf("%s at %d: %s", d.Kind, d.Index, d.Detail))
 		}
 	}
-	reconcile := soakCheck{Name: "payment reconcile is clean", OK: len(diffs) == 0 && len(doubles) == 0 && rep.Err == nil,
+	reconcile := Check{Name: "payment reconcile is clean", OK: len(diffs) == 0 && len(doubles) == 0 && rep.Err == nil,
 		Detail: fmt.Sprintf("%d charges (%d succeeded), %d refunds, %d receipts; %d approvals a crash left unacted on",
 			rep.Charges, rep.Succeeded, rep.Refunds, rep.Receipts, residue)}
 	if len(diffs) > 0 {
@@ -185,19 +185,19 @@ func checkCharges(orders []*soakOrder, rep payment.Report) []soakCheck {
 	if rep.Err != nil {
 		reconcile.Detail = "reconcile failed: " + rep.Err.Error()
 	}
-	twice := soakCheck{Name: "no payment was charged twice", OK: len(doubles) == 0 && len(shared) == 0 &&
+	twice := Check{Name: "no payment was charged twice", OK: len(doubles) == 0 && len(shared) == 0 &&
 		rep.Succeeded >= len(held) && rep.Succeeded <= len(held)+unknown,
 		Detail: fmt.Sprintf("%d orders hold a charge, %d more with an unknown outcome; the processor approved %d", len(held), unknown, rep.Succeeded)}
 	if len(doubles)+len(shared) > 0 {
 		twice.Detail = firstFew(append(doubles, shared...))
 	}
-	return []soakCheck{twice, reconcile}
+	return []Check{twice, reconcile}
 }
 
 // reconcileReport asks the payment agent to reconcile, as the order agent
 // (whose contract grants payment:reconcile), until its view covers size
 // entries of the log (so every approval the orders hold is in it).
-func (s *soakStack) reconcileReport(ctx context.Context, size uint64) (payment.Report, error) {
+func (s *processes) reconcileReport(ctx context.Context, size uint64) (payment.Report, error) {
 	var last error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		resp, err := s.orderAgent.Call(ctx, http.MethodPost, s.url("payment")+"/v1/payment/reconcile", s.ids["payment-agent"].DID, "payment:reconcile", []byte(`{}`))
@@ -236,7 +236,7 @@ func orderReceipts(v *order.View) map[uint64]string {
 }
 
 // lastReceipt is the highest receipt index any order holds.
-func lastReceipt(orders []*soakOrder) uint64 {
+func lastReceipt(orders []*placedOrder) uint64 {
 	var last uint64
 	for _, o := range orders {
 		if o.View != nil {
@@ -254,7 +254,7 @@ var receiptAgent = map[string]string{"order": "order-agent", "inventory": "inven
 // checkReceipts verifies, under cp, the tlog-proof of every receipt the
 // orders hold, and that each proves an action entry of the step's action
 // signed by the agent that approved it.
-func (s *soakStack) checkReceipts(ctx context.Context, orders []*soakOrder, cp proofs.SignedCheckpoint) soakCheck {
+func (s *processes) checkReceipts(ctx context.Context, orders []*placedOrder, cp proofs.SignedCheckpoint) Check {
 	want := map[uint64]string{} // index -> action
 	for _, o := range orders {
 		if o.View != nil {
@@ -292,7 +292,7 @@ func (s *soakStack) checkReceipts(ctx context.Context, orders []*soakOrder, cp p
 		fmt.Sprintf("%d receipts verified under the checkpoint of size %d", len(indexes), cp.Size))
 }
 
-func (s *soakStack) checkReceipt(ctx context.Context, index uint64, action string, cp proofs.SignedCheckpoint) error {
+func (s *processes) checkReceipt(ctx context.Context, index uint64, action string, cp proofs.SignedCheckpoint) error {
 	agent := s.ids[receiptAgent[strings.SplitN(action, ":", 2)[0]]].DID
 	e, _, err := verify.FetchProved(ctx, s.ledger, index, cp.Size, s.verifier, verify.Want{Kind: envelope.KindAction, Signer: agent})
 	if err != nil {
@@ -310,7 +310,7 @@ func (s *soakStack) checkReceipt(ctx context.Context, index uint64, action strin
 
 // checkCheckpoints proves every checkpoint seen during the run consistent
 // with final, the log's checkpoint at the end.
-func (s *soakStack) checkCheckpoints(ctx context.Context, seen map[string]string, final proofs.SignedCheckpoint) soakCheck {
+func (s *processes) checkCheckpoints(ctx context.Context, seen map[string]string, final proofs.SignedCheckpoint) Check {
 	var bad []string
 	for note, source := range seen {
 		cp, err := proofs.OpenCheckpoint([]byte(note), s.verifier.Name(), s.verifier)
@@ -337,15 +337,15 @@ func (s *soakStack) checkCheckpoints(ctx context.Context, seen map[string]string
 
 // tally is a check over total items of which bad failed: it passes when
 // none failed and there was something to check.
-func tally(name string, bad []string, total int, okDetail string) soakCheck {
+func tally(name string, bad []string, total int, okDetail string) Check {
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return soakCheck{Name: name, Detail: fmt.Sprintf("%d of %d: %s", len(bad), total, firstFew(bad))}
+		return Check{Name: name, Detail: fmt.Sprintf("%d of %d: %s", len(bad), total, firstFew(bad))}
 	}
 	if total == 0 {
-		return soakCheck{Name: name, Detail: "nothing to check"}
+		return Check{Name: name, Detail: "nothing to check"}
 	}
-	return soakCheck{Name: name, OK: true, Detail: okDetail}
+	return Check{Name: name, OK: true, Detail: okDetail}
 }
 
 // firstFew joins up to three items and says how many more there are.

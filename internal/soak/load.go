@@ -1,4 +1,4 @@
-package main
+package soak
 
 import (
 	"context"
@@ -15,10 +15,11 @@ import (
 
 	"github.com/agentledger/agentledger/agents/order"
 	"github.com/agentledger/agentledger/agents/payment"
+	"github.com/agentledger/agentledger/internal/stack"
 )
 
-// soakOrder is one order the soak placed and what became of it.
-type soakOrder struct {
+// placedOrder is one order the soak placed and what became of it.
+type placedOrder struct {
 	ID       string
 	Declined bool          // placed with a card the processor declines
 	Attempts int           // calls until it settled
@@ -31,9 +32,9 @@ type soakOrder struct {
 // done, each retrying its order (same id, same body) until the order
 // agent gives a final state or settle runs out. Every 20th order uses a
 // card the processor declines, so compensation runs too.
-func (s *soakStack) placeOrders(ctx, placing context.Context, conc int, settle time.Duration, placed *atomic.Int64) []*soakOrder {
+func (s *processes) placeOrders(ctx, placing context.Context, conc int, settle time.Duration, placed *atomic.Int64) []*placedOrder {
 	var mu sync.Mutex
-	var all []*soakOrder
+	var all []*placedOrder
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < conc; w++ {
@@ -42,12 +43,12 @@ func (s *soakStack) placeOrders(ctx, placing context.Context, conc int, settle t
 			defer wg.Done()
 			for placing.Err() == nil {
 				i := next.Add(1)
-				o := &soakOrder{ID: fmt.Sprintf("soak-%07d", i), Declined: i%20 == 0}
+				o := &placedOrder{ID: fmt.Sprintf("soak-%07d", i), Declined: i%20 == 0}
 				card := "4242424242424242"
 				if o.Declined {
 					card = payment.CardDeclined
 				}
-				s.settleOrder(ctx, o, demoOrder(o.ID, "GB", card, "tea-earl-grey", "mug-blue"), settle)
+				s.settleOrder(ctx, o, stack.OrderBody(o.ID, "GB", card, "tea-earl-grey", "mug-blue"), settle)
 				placed.Add(1)
 				mu.Lock()
 				all = append(all, o)
@@ -64,7 +65,7 @@ func (s *soakStack) placeOrders(ctx, placing context.Context, conc int, settle t
 // order state in the answer) or "processing" all mean: call again with
 // the same order, which resumes it. An order being settled when placing
 // ends is still settled: placing only stops new orders.
-func (s *soakStack) settleOrder(parent context.Context, o *soakOrder, body []byte, settle time.Duration) {
+func (s *processes) settleOrder(parent context.Context, o *placedOrder, body []byte, settle time.Duration) {
 	start := time.Now()
 	delay := 100 * time.Millisecond
 	for time.Since(start) < settle && parent.Err() == nil {
@@ -100,8 +101,8 @@ func (s *soakStack) settleOrder(parent context.Context, o *soakOrder, body []byt
 // second; before an agent restarts, the checkpoint its persisted view
 // holds is kept for the verdict. Otherwise it freezes the process
 // (SIGSTOP) for up to three seconds.
-func (s *soakStack) chaos(ctx context.Context, rng *rand.Rand, minGap, maxGap time.Duration, seen *checkpointLog, errs chan<- error) {
-	names := append([]string{"ledger"}, soakRoles...)
+func (s *processes) chaos(ctx context.Context, rng *rand.Rand, minGap, maxGap time.Duration, seen *checkpointLog, errs chan<- error) {
+	names := append([]string{"ledger"}, roles()...)
 	for {
 		gap := minGap + time.Duration(rng.Int64N(int64(maxGap-minGap)+1))
 		select {
@@ -136,7 +137,7 @@ func (s *soakStack) chaos(ctx context.Context, rng *rand.Rand, minGap, maxGap ti
 
 // watch samples, every interval until ctx ends, the checkpoint each agent
 // acts under and the ledger's latest, and each process's memory.
-func (s *soakStack) watch(ctx context.Context, interval time.Duration, seen *checkpointLog) {
+func (s *processes) watch(ctx context.Context, interval time.Duration, seen *checkpointLog) {
 	hc := &http.Client{Timeout: time.Second}
 	get := func(url string) []byte {
 		resp, err := hc.Get(url)
@@ -153,7 +154,7 @@ func (s *soakStack) watch(ctx context.Context, interval time.Duration, seen *che
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		for _, role := range soakRoles {
+		for _, role := range roles() {
 			if b := get(s.url(role) + "/v1/checkpoint"); b != nil {
 				seen.add(role, b)
 			}
