@@ -2,24 +2,20 @@ package main
 
 import (
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentledger/agentledger/internal/authority"
 	"github.com/agentledger/agentledger/internal/fileio"
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs/did"
-	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
-	"github.com/agentledger/agentledger/verify"
 )
 
 func agentCommand(s streams) *cli.Command {
@@ -132,90 +128,44 @@ func agentRegister(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	authority, err := readKey(c.String("authority-key"))
+	authorityKey, err := readKey(c.String("authority-key"))
 	if err != nil {
 		return err
 	}
 	// Check the name with the statement's own rules before any key is made.
-	probe := statement.Registration{Name: name, DID: did.FromPublicKey(authority.Public().(ed25519.PublicKey)), Risk: risk, Time: time.Now().UTC()}
+	probe := statement.Registration{Name: name, DID: did.FromPublicKey(authorityKey.Public().(ed25519.PublicKey)), Risk: risk, Time: time.Now().UTC()}
 	if _, err := probe.Marshal(); err != nil {
 		return usageErrorf(c, "--name %s: %w", quoteShort(name), err)
 	}
 
-	var pub ed25519.PublicKey
-	keyOut := "" // the key file this command created, removed if the registration fails
+	reg := authority.Registration{Name: name, Risk: risk, Wait: c.Duration("wait")}
 	if path := c.String("pubkey"); path != "" {
-		if pub, err = readPublicKey(path); err != nil {
+		if reg.PublicKey, err = readPublicKey(path); err != nil {
 			return err
 		}
-	} else {
-		keyOut = c.String("key-out")
-		if keyOut == "" {
-			keyOut = name + ".pem"
-		}
-		key, err := keyfile.Generate()
-		if err != nil {
-			return err
-		}
-		if err := keyfile.Write(keyOut, key); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return withHint(fmt.Errorf("%s already exists; nothing was registered", keyOut),
-					"agent register never replaces a key file; choose another --key-out, or register an existing key with --pubkey")
-			}
-			return err
-		}
-		pub = key.Public().(ed25519.PublicKey)
+	} else if reg.KeyOut = c.String("key-out"); reg.KeyOut == "" {
+		reg.KeyOut = name + ".pem"
 	}
-	agentDID := did.FromPublicKey(pub)
-
-	res, err := verified.Register(c.Context, cl, authority, name, agentDID, risk)
+	if c.String("log-key") != "" {
+		if reg.LogKey, err = loadVerifier(c); err != nil {
+			return err
+		}
+	}
+	res, err := authority.Register(c.Context, cl, authorityKey, reg)
 	if err != nil {
-		return dropNewKey(err, keyOut, name)
+		return err
 	}
 	if res.Duplicate {
 		fmt.Fprintln(out, "duplicate: the ledger already held this registration")
 	}
-	fmt.Fprintf(out, "registered agent %s\ndid %s\nrisk %s\nindex %d\n", name, agentDID, risk, res.Index)
-	if keyOut != "" {
-		fmt.Fprintf(out, "key %s\n", keyOut)
+	fmt.Fprintf(out, "registered agent %s\ndid %s\nrisk %s\nindex %d\n", name, res.DID, risk, res.Index)
+	if res.KeyFile != "" {
+		fmt.Fprintf(out, "key %s\n", res.KeyFile)
 	}
-	if c.String("log-key") == "" {
-		return nil
+	if res.Proved != nil {
+		fmt.Fprintf(out, "verified: registration %d is in log %q at tree size %d\n", res.Index, res.Proved.Origin, res.Proved.Size)
 	}
-	v, err := loadVerifier(c)
-	if err != nil {
-		return err
-	}
-	cp, err := verified.CheckpointCovering(c.Context, cl, v, res.Index+1, c.Duration("wait"))
-	if err != nil {
-		return err
-	}
-	e, _, err := verified.Prove(c.Context, cl, v, res.Index, cp.Size, verify.Want{Kind: envelope.KindRegistration})
-	if err != nil {
-		return err
-	}
-	if e.LeafHash != res.LeafHash {
-		return fmt.Errorf("the ledger proved another entry at index %d than the registration it acknowledged", res.Index)
-	}
-	fmt.Fprintf(out, "verified: registration %d is in log %q at tree size %d\n", res.Index, cp.Origin, cp.Size)
 	return nil
-}
-
-// dropNewKey removes the key file made for an agent whose registration
-// failed, so nothing is left half-done, and says so in err. It keeps the
-// key when the registration may have been recorded after all.
-func dropNewKey(err error, keyOut, name string) error {
-	var unsure *verified.UnsureAppend
-	switch {
-	case keyOut == "":
-		return err
-	case errors.As(err, &unsure):
-		return withHint(err, fmt.Sprintf("the new key %s is kept, as the registration may have been recorded; check with 'ledgerctl agent show %s'", keyOut, name))
-	}
-	if rmErr := os.Remove(keyOut); rmErr != nil {
-		return errors.Join(err, fmt.Errorf("removing the new key file %s: %w", keyOut, rmErr))
-	}
-	return fmt.Errorf("%w (the new key file %s was removed; nothing was registered)", err, keyOut)
 }
 
 // readPublicKey reads a public key to register: a PKIX PEM or a did:key.
@@ -271,20 +221,9 @@ func agentListCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			list, err := cl.Agents(c.Context)
+			agents, size, err := verified.ListAgents(c.Context, cl, v, authority)
 			if err != nil {
-				return withHint(fmt.Errorf("listing agents: %w", err), "is the ledger running at --ledger?")
-			}
-			var agents []verified.Agent
-			for _, a := range list.Agents {
-				if a.CheckedSize != list.CheckedSize {
-					return withHint(fmt.Errorf("agent %q: claimed under tree size %d in an answer for tree size %d", a.Name, a.CheckedSize, list.CheckedSize), verified.DistrustHint)
-				}
-				va, err := verified.VerifyAgent(a, v, authority)
-				if err != nil {
-					return err
-				}
-				agents = append(agents, va)
+				return err
 			}
 			tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 			for _, a := range agents {
@@ -294,7 +233,7 @@ func agentListCommand(s streams) *cli.Command {
 				return err
 			}
 			fmt.Fprintf(s.out, "%d agents, each proved in log %q at tree size %d; %s\n",
-				len(agents), v.Name(), list.CheckedSize, signersChecked(authority))
+				len(agents), v.Name(), size, signersChecked(authority))
 			return nil
 		},
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentledger/agentledger/internal/authority"
 	"github.com/agentledger/agentledger/internal/fileio"
-	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
@@ -142,37 +139,20 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	authority := did.FromPublicKey(key.Public().(ed25519.PublicKey))
-	ctx, wait := c.Context, c.Duration("wait")
-	caller, err := verified.ResolveAgent(ctx, cl, v, callerArg, authority, wait)
-	if err != nil {
-		return fmt.Errorf("caller: %w", err)
+	res, err := authority.Issue(c.Context, cl, v, key, authority.Grant{Caller: callerArg, Callee: calleeArg, Scopes: scopes, TTL: ttl}, c.Duration("wait"))
+	if errors.Is(err, authority.ErrSameAgent) {
+		return usageErrorf(c, "--caller and --callee are the same agent, %s", res.Caller.Name)
 	}
-	callee, err := verified.ResolveAgent(ctx, cl, v, calleeArg, authority, wait)
-	if err != nil {
-		return fmt.Errorf("callee: %w", err)
-	}
-	if caller.DID == callee.DID {
-		return usageErrorf(c, "--caller and --callee are the same agent, %s", caller.Name)
-	}
-
-	id, err := statement.NewContractID(rand.Reader)
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC().Truncate(time.Second)
-	st := statement.Contract{ID: id, Issuer: authority, Subject: caller.DID, Audience: callee.DID,
-		Scopes: scopes, NotBefore: now, Expires: now.Add(ttl), Time: now}
-	e, raw, err := verified.AppendProved(ctx, cl, v, &st, key, wait, "contract "+id)
-	if err != nil {
-		return err
-	}
+	st, e, caller, callee, raw := res.Contract, res.Entry, res.Caller, res.Callee, res.Proof
 	if path := c.String("output"); path != "" {
 		if err := fileio.WriteAtomic(path, raw, 0o644); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "contract %s\nindex %d\nleaf hash %s\n", id, e.Index, e.LeafHash)
+	fmt.Fprintf(out, "contract %s\nindex %d\nleaf hash %s\n", st.ID, e.Index, e.LeafHash)
 	fmt.Fprintf(out, "caller %s %s\ncallee %s %s\n", caller.Name, caller.DID, callee.Name, callee.DID)
 	fmt.Fprintf(out, "scopes %s\nnot before %s\nexpires %s\n", strings.Join(scopes, " "), rfc3339(st.NotBefore), rfc3339(st.Expires))
 	fmt.Fprintf(out, "verified: entry %d is in log %q at tree size %d\n", e.Index, e.Checkpoint.Origin, e.Checkpoint.Size)
@@ -250,17 +230,7 @@ func contractRevoke(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, wait := c.Context, c.Duration("wait")
-	vc, err := verified.FetchContract(ctx, cl, v, id, "", wait)
-	if err != nil {
-		return err
-	}
-	if len(vc.Revocations) > 0 {
-		r := vc.Revocations[0]
-		return fmt.Errorf("contract %s is already revoked, at index %d: %s", id, r.Index, r.Reason)
-	}
-	rev := statement.Revocation{Contract: vc.LeafHash, Reason: c.String("reason"), Time: time.Now().UTC().Truncate(time.Second)}
-	e, _, err := verified.AppendProved(ctx, cl, v, &rev, key, wait, "the revocation of contract "+id)
+	e, rev, err := authority.Revoke(c.Context, cl, v, key, id, c.String("reason"), c.Duration("wait"))
 	if err != nil {
 		return err
 	}

@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/mod/sumdb/note"
 
-	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/verified"
-	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -71,47 +68,35 @@ func contractListCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			names := agentNames{cl: cl, v: v, authority: authority, byDID: map[string]string{}}
+			names := verified.NewNames(cl, v, authority)
 			var subject, audience string
 			if x := c.String("caller"); x != "" {
 				a, err := verified.ResolveAgent(c.Context, cl, v, x, authority, 0)
 				if err != nil {
 					return fmt.Errorf("--caller: %w", err)
 				}
-				subject, names.byDID[a.DID] = a.DID, a.Name
+				subject = a.DID
+				names.Know(a)
 			}
 			if x := c.String("callee"); x != "" {
 				a, err := verified.ResolveAgent(c.Context, cl, v, x, authority, 0)
 				if err != nil {
 					return fmt.Errorf("--callee: %w", err)
 				}
-				audience, names.byDID[a.DID] = a.DID, a.Name
+				audience = a.DID
+				names.Know(a)
 			}
-			list, err := cl.Contracts(c.Context, subject, audience)
+			vcs, size, err := verified.ListContracts(c.Context, cl, v, authority, subject, audience)
 			if err != nil {
-				return withHint(fmt.Errorf("listing contracts: %w", err), "is the ledger running at --ledger?")
-			}
-			var vcs []verified.Contract
-			for _, wc := range list.Contracts {
-				if wc.CheckedSize != list.CheckedSize {
-					return withHint(fmt.Errorf("contract %s: claimed under tree size %d in an answer for tree size %d", wc.ID, wc.CheckedSize, list.CheckedSize), verified.DistrustHint)
-				}
-				vc, err := verified.VerifyContract(wc, v, authority)
-				if err != nil {
-					return err
-				}
-				if subject != "" && vc.Subject != subject || audience != "" && vc.Audience != audience {
-					return withHint(fmt.Errorf("contract %s: the ledger listed it for a caller or callee it does not name", vc.ID), verified.DistrustHint)
-				}
-				vcs = append(vcs, vc)
+				return err
 			}
 			for _, vc := range vcs {
-				if err := printContract(c.Context, s.out, vc, &names); err != nil {
+				if err := printContract(c.Context, s.out, vc, names); err != nil {
 					return err
 				}
 			}
 			fmt.Fprintf(s.out, "%d contracts, each proved in log %q at tree size %d; %s\n",
-				len(vcs), v.Name(), list.CheckedSize, signersChecked(authority))
+				len(vcs), v.Name(), size, signersChecked(authority))
 			return nil
 		},
 	}
@@ -150,8 +135,8 @@ func contractShowCommand(s streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			names := agentNames{cl: cl, v: v, authority: authority, byDID: map[string]string{}}
-			if err := printContract(c.Context, s.out, vc, &names); err != nil {
+			names := verified.NewNames(cl, v, authority)
+			if err := printContract(c.Context, s.out, vc, names); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "%s\n", signersChecked(authority))
@@ -160,46 +145,13 @@ func contractShowCommand(s streams) *cli.Command {
 	}
 }
 
-// agentNames finds the names of agents by did:key, from their verified
-// registrations, asking the ledger once per DID.
-type agentNames struct {
-	cl        *client.Client
-	v         note.Verifier
-	authority string
-	byDID     map[string]string
-}
-
-func (n *agentNames) name(ctx context.Context, d string) (string, error) {
-	if name, ok := n.byDID[d]; ok {
-		return name, nil
-	}
-	a, err := n.cl.Agent(ctx, d)
-	var api *client.APIError
-	if errors.As(err, &api) && api.Code == wire.ReasonNotFound {
-		n.byDID[d] = "(unregistered)"
-		return n.byDID[d], nil
-	}
-	if err != nil {
-		return "", withHint(fmt.Errorf("looking up agent %s: %w", d, err), "is the ledger running at --ledger?")
-	}
-	va, err := verified.VerifyAgent(a, n.v, n.authority)
-	if err != nil {
-		return "", err
-	}
-	if va.DID != d {
-		return "", withHint(fmt.Errorf("asked for agent %s, the ledger answered the registration of %s", d, va.DID), verified.DistrustHint)
-	}
-	n.byDID[d] = va.Name
-	return va.Name, nil
-}
-
 // printContract prints a verified contract and its status.
-func printContract(ctx context.Context, out io.Writer, vc verified.Contract, names *agentNames) error {
-	caller, err := names.name(ctx, vc.Subject)
+func printContract(ctx context.Context, out io.Writer, vc verified.Contract, names *verified.Names) error {
+	caller, err := names.Name(ctx, vc.Subject)
 	if err != nil {
 		return err
 	}
-	callee, err := names.name(ctx, vc.Audience)
+	callee, err := names.Name(ctx, vc.Audience)
 	if err != nil {
 		return err
 	}
