@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -88,41 +87,22 @@ func verifyOnline(c *cli.Context, out io.Writer, v note.Verifier) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Context
-	var index uint64
-	var entry []byte
+	var e *verify.ProvedEntry
 	if c.IsSet("index") {
-		index = c.Uint64("index")
-		if entry, err = cl.Entry(ctx, index); err != nil {
-			if verified.NotFound(err) {
-				return fmt.Errorf("the ledger has no entry at index %d: %w", index, err)
-			}
-			return withHint(fmt.Errorf("fetching entry %d: %w", index, err), "is the ledger running at --ledger?")
-		}
+		e, err = verified.ProveIndex(c.Context, cl, v, c.Uint64("index"), c.Duration("wait"))
 	} else {
-		path := c.String("entry")
-		if entry, err = fileio.ReadLimit(path, maxInputFile, "entry file"); err != nil {
+		var entry []byte
+		if entry, err = fileio.ReadLimit(c.String("entry"), maxInputFile, "entry file"); err != nil {
 			return err
 		}
-		leaf := proofs.LeafHash(entry)
-		if index, _, err = cl.EntryByHash(ctx, leaf); err != nil {
-			if verified.NotFound(err) {
-				return withHint(fmt.Errorf("the ledger has no entry with the bytes of %s (leaf hash %s): %w", path, leaf, err),
-					"the file must hold the entry exactly as appended: the signed envelope, not its payload")
-			}
-			return withHint(fmt.Errorf("looking up %s: %w", path, err), "is the ledger running at --ledger?")
-		}
+		e, err = verified.ProveBytes(c.Context, cl, v, entry, c.String("entry"), c.Duration("wait"))
 	}
-	cp, err := verified.CheckpointCovering(ctx, cl, v, index+1, c.Duration("wait"))
+	var pe *verified.ProofError
+	if errors.As(err, &pe) {
+		return explainInclusion(pe.Err, pe.What)
+	}
 	if err != nil {
 		return err
-	}
-	e, _, err := verify.FetchProved(ctx, cl, index, cp.Size, v, verify.Want{})
-	if err != nil {
-		return explainInclusion(err, fmt.Sprintf("entry %d", index))
-	}
-	if entry != nil && !bytes.Equal(e.Entry, entry) {
-		return withHint(fmt.Errorf("the ledger proved another entry at index %d than the one asked for", index), verified.DistrustHint)
 	}
 	printProved(out, "verified", e)
 	return nil
