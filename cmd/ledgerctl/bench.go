@@ -37,8 +37,9 @@ func benchAppendCommand() *cli.Command {
 		Description: `Registers a bench agent, then prepares its signed action entries (about
 870 bytes each) before the clock starts. Every entry goes through the
 ledger's one admission path, in process or over HTTP: the write rules,
-the signature, and each writer waits for its durable index. Prints entries/s, p50/p99 time-to-durable, and the raw Ed25519
-verification rate on all cores (the ceiling) from the same run.
+the signature, and each writer waits for its durable index. Prints
+entries/s, p50/p99 time-to-durable, and the raw Ed25519 verification
+rate on all cores (the ceiling) from the same run.
 
 Example:
   ledgerctl bench append --writers 1024 --entries 200000`,
