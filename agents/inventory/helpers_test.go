@@ -14,6 +14,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
@@ -180,4 +181,39 @@ func (r *recorder) recorded() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.actions)
+}
+
+// standingLeaf is the leaf hash of the inventory agent's standing grant.
+var standingLeaf = proofs.LeafHash([]byte("the inventory agent's standing grant"))
+
+// grants is a fake Picker: the inventory agent holding one standing
+// grant with scopes, or none when scopes is nil.
+type grants struct{ scopes []string }
+
+func (g grants) DID() string { return invAgent.DID }
+
+func (g grants) Pick(callee, action string) (caller.Contract, error) {
+	if g.scopes == nil || callee != invAgent.DID {
+		return caller.Contract{}, caller.ErrNoContract
+	}
+	return caller.Contract{Ref: statement.ContractRef{Index: 2, LeafHash: standingLeaf},
+		Statement: &statement.Contract{ID: "standing", Subject: invAgent.DID, Audience: invAgent.DID, Scopes: g.scopes}}, nil
+}
+
+// reserveAndConsume reserves lines for order and consumes the
+// reservation, and returns the consume's answer.
+func reserveAndConsume(t *testing.T, s *Service, order string, kv ...any) (ConsumeResponse, answer) {
+	t.Helper()
+	r := call(t, s.Reserve, orderAgent.DID, reserveBody(order, 0, kv...))
+	if r.status != 200 {
+		t.Fatalf("reserve %s: %s", order, r.raw)
+	}
+	got := call(t, s.Consume, orderAgent.DID, map[string]any{"reservation_id": r.str("reservation_id")})
+	var resp ConsumeResponse
+	if got.status == 200 {
+		if err := json.Unmarshal(got.raw, &resp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp, got
 }

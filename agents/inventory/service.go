@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -15,8 +16,10 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/agents/jsonapi"
+	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -26,6 +29,7 @@ const (
 	ActionReserve = "inventory:reserve"
 	ActionRelease = "inventory:release"
 	ActionRestock = "inventory:restock"
+	ActionConsume = "inventory:consume"
 )
 
 // Refusal reasons of the inventory agent's handlers, besides jsonapi's
@@ -36,7 +40,10 @@ const (
 	ReasonQuantityOverflow   = "quantity_overflow"
 	ReasonUnknownSKU         = "unknown_sku"
 	ReasonReservationUnknown = "reservation_unknown"
-	ReasonStoreUnavailable   = "store_unavailable"
+	// ReasonReservationNotActive: a consume of a reservation that expired,
+	// was released, or was returned; its stock may be another's by then.
+	ReasonReservationNotActive = "reservation_not_active"
+	ReasonStoreUnavailable     = "store_unavailable"
 )
 
 // Config configures a Service. Zero values take the defaults.
@@ -44,13 +51,19 @@ type Config struct {
 	// Seed is the initial on-hand stock of SKUs the store does not hold
 	// yet (a reopened store keeps its state).
 	Seed map[string]int64
-	// LowStockThreshold: a reservation that leaves a SKU with fewer
-	// available than this triggers a restock (default 5).
+	// LowStockThreshold: a consumption that leaves a SKU with fewer on
+	// hand than this triggers a restock (default 5). Stock that is only
+	// reserved never does.
 	LowStockThreshold int64
 	// RestockAmount is what a low-stock restock adds (default 50).
 	RestockAmount int64
 	// DisableRestock turns the low-stock restock off.
 	DisableRestock bool
+	// Grants finds the standing grant (a contract whose subject and
+	// audience are this agent) that covers a low-stock restock; without
+	// one, no low-stock restock is made. It is the agent's own
+	// caller.Client.
+	Grants Picker
 	// DefaultTTL is a reservation's lifetime when the request gives none
 	// (default 15 minutes); MaxTTL bounds ttl_seconds (default 24 hours).
 	DefaultTTL time.Duration
@@ -86,6 +99,13 @@ func (c *Config) defaults() {
 	}
 }
 
+// A Picker picks the contract an agent holds for an action at a callee,
+// and knows the agent's own did:key.
+type Picker interface {
+	Pick(callee, action string) (caller.Contract, error)
+	DID() string
+}
+
 // Service is the inventory agent's handlers, to mount behind guard.Guard.
 type Service struct {
 	store *Store
@@ -114,9 +134,10 @@ func NewService(db *badger.DB, rec guard.Recorder, cfg Config) (*Service, error)
 // Store is the service's store.
 func (s *Service) Store() *Store { return s.store }
 
-// Mount serves the four actions on mux through g:
-// POST /v1/inventory/{check,reserve,release,restock}.
+// Mount serves the five actions on mux through g:
+// POST /v1/inventory/{check,reserve,consume,release,restock}.
 func (s *Service) Mount(mux *http.ServeMux, g *guard.Guard) {
+	mux.Handle("POST /v1/inventory/consume", g.Protect(ActionConsume, ReleaseValues, s.Consume))
 	mux.Handle("POST /v1/inventory/check", g.Protect(ActionCheck, CheckValues, s.Check))
 	mux.Handle("POST /v1/inventory/reserve", g.Protect(ActionReserve, ReserveValues, s.Reserve))
 	mux.Handle("POST /v1/inventory/release", g.Protect(ActionRelease, ReleaseValues, s.Release))
@@ -137,10 +158,16 @@ func stockResponse(st Stock) StockResponse {
 
 // ReserveResponse answers reserve.
 type ReserveResponse struct {
+	ReservationID string    `json:"reservation_id"`
+	OrderID       string    `json:"order_id"`
+	Lines         []Line    `json:"lines"`
+	Expires       time.Time `json:"expires"`
+	Status        Status    `json:"status"`
+}
+
+// ConsumeResponse answers consume.
+type ConsumeResponse struct {
 	ReservationID string           `json:"reservation_id"`
-	OrderID       string           `json:"order_id"`
-	Lines         []Line           `json:"lines"`
-	Expires       time.Time        `json:"expires"`
 	Status        Status           `json:"status"`
 	Restocks      []RestockOutcome `json:"restocks,omitempty"`
 }
@@ -187,14 +214,37 @@ func (s *Service) Reserve(w http.ResponseWriter, r *http.Request, a *guard.Appro
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
 	now := s.cfg.Now()
-	res, created, err := s.store.Reserve(a.Caller, req.OrderID, req.Lines, now, now.Add(ttl))
+	res, _, err := s.store.Reserve(a.Caller, req.OrderID, req.Lines, now, now.Add(ttl))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	out := ReserveResponse{ReservationID: res.ID, OrderID: res.OrderID, Lines: res.Lines, Expires: res.Expires, Status: res.Status}
-	if created && !s.cfg.DisableRestock {
-		// The reservation is committed; a restock that fails does not undo it.
+	jsonapi.WriteJSON(w, http.StatusOK, ReserveResponse{ReservationID: res.ID, OrderID: res.OrderID, Lines: res.Lines, Expires: res.Expires, Status: res.Status})
+}
+
+// Consume serves inventory:consume: the caller's order was paid for and
+// its reserved goods leave, then SKUs left low on hand are restocked. A
+// caller consumes only its own reservations; an expired, released or
+// returned one is refused (reservation_not_active).
+func (s *Service) Consume(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
+	req, err := parseRelease(a.Body)
+	if err != nil {
+		s.fail(w, jsonapi.Invalid(err))
+		return
+	}
+	before, err := s.store.Reservation(req.ReservationID)
+	if err != nil || before.Owner != a.Caller {
+		s.fail(w, ErrUnknownReserve)
+		return
+	}
+	res, err := s.store.Consume(a.Caller, req.ReservationID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := ConsumeResponse{ReservationID: res.ID, Status: res.Status}
+	if before.Status == StatusActive && !s.cfg.DisableRestock {
+		// The goods are gone; a restock that fails does not undo that.
 		ctx := context.WithoutCancel(r.Context())
 		for _, l := range res.Lines {
 			if o, ok := s.lowStock(ctx, a, l.SKU); ok {
@@ -239,34 +289,34 @@ func (s *Service) Restock(w http.ResponseWriter, _ *http.Request, a *guard.Appro
 
 // RestockArgs is the body a low-stock restock's args_digest is the
 // SHA-256 of (compact JSON in this field order): the SKU, the amount, and
-// the receipt of the reservation that triggered it, so an auditor can tie
-// the restock entry to the reserve entry it followed.
+// the receipt of the consumption that triggered it, so an auditor can tie
+// the restock entry to the consume entry it followed.
 type RestockArgs struct {
 	SKU     string             `json:"sku"`
 	Qty     int64              `json:"qty"`
 	Trigger RestockTriggerJSON `json:"trigger"`
 }
 
-// RestockTriggerJSON names the triggering reserve's action entry.
+// RestockTriggerJSON names the triggering consume's action entry.
 type RestockTriggerJSON struct {
 	Index    uint64 `json:"index"`
 	LeafHash string `json:"leaf_hash"`
 }
 
-// lowStock restocks sku if its available stock is under the threshold.
+// lowStock restocks sku if its on-hand stock is under the threshold.
 // It reports false when nothing was attempted.
 //
-// Design: the restock is the agent's own action, so it is written ahead
-// to the ledger like any approval: an action entry "inventory:restock"
-// with quantity = the restock amount. The statement rules forbid caller
-// == agent, so its caller and contract are those of the reservation that
-// triggered it (the caller whose order drew the stock down, under the
-// contract the guard just checked), and its args_digest binds it to that
-// reservation's receipt (RestockArgs). The stock changes only after
-// Record returns; if Record fails nothing changes and the next
-// reservation that finds the SKU low tries again. At most one restock per
-// SKU is under way at once, so concurrent reservations do not restock
-// twice.
+// Design: the restock is the agent's own action, taken under a standing
+// grant (a contract whose subject and audience are this agent, granting
+// inventory:restock with a max_qty at least the restock amount), and
+// written ahead to the ledger like any approval: an action entry
+// "inventory:restock" whose caller is the agent itself, with quantity =
+// the restock amount and an args_digest that binds it to the consume's
+// receipt (RestockArgs). Without such a grant no restock is made. The
+// stock changes only after Record returns; if Record fails nothing
+// changes and the next consumption that finds the SKU low tries again.
+// At most one restock per SKU is under way at once, so concurrent
+// consumptions do not restock twice.
 func (s *Service) lowStock(ctx context.Context, a *guard.Approval, sku string) (RestockOutcome, bool) {
 	s.mu.Lock()
 	if s.inflight[sku] {
@@ -281,14 +331,14 @@ func (s *Service) lowStock(ctx context.Context, a *guard.Approval, sku string) (
 		s.mu.Unlock()
 	}()
 	st, err := s.store.Stock(sku)
-	if err != nil || st.Available() >= s.cfg.LowStockThreshold {
+	if err != nil || st.OnHand >= s.cfg.LowStockThreshold {
 		return RestockOutcome{}, false
 	}
 	out := RestockOutcome{SKU: sku, Qty: s.cfg.RestockAmount}
 	act, err := s.restockAction(a, sku)
 	if err != nil {
 		out.Error = ReasonRestockUnrecordable
-		s.cfg.Logger.Warn().Err(err).Str("sku", sku).Msg("low-stock restock not recorded")
+		s.cfg.Logger.Warn().Err(err).Str("sku", sku).Msg("low-stock restock not made")
 		return out, true
 	}
 	rec, err := s.rec.Record(ctx, act)
@@ -309,11 +359,22 @@ func (s *Service) lowStock(ctx context.Context, a *guard.Approval, sku string) (
 	return out, true
 }
 
+// restockAction is the action entry of a low-stock restock of sku, under
+// the agent's standing grant, triggered by the approval a.
 func (s *Service) restockAction(a *guard.Approval, sku string) (statement.Action, error) {
-	if a.Contract == nil {
-		return statement.Action{}, errors.New("the triggering approval has no contract")
+	qty := s.cfg.RestockAmount
+	if s.cfg.Grants == nil {
+		return statement.Action{}, errors.New("no standing grant is configured")
 	}
-	args, err := json.Marshal(RestockArgs{SKU: sku, Qty: s.cfg.RestockAmount,
+	self := s.cfg.Grants.DID()
+	k, err := s.cfg.Grants.Pick(self, ActionRestock)
+	if err != nil {
+		return statement.Action{}, fmt.Errorf("no standing grant: %w", err)
+	}
+	if d := scope.Grants(k.Statement.Scopes, scope.Request{Action: ActionRestock, Quantity: qty, HasQuantity: true}); !d.Allowed {
+		return statement.Action{}, fmt.Errorf("the standing grant %s does not cover a restock of %d: %s", k.Statement.ID, qty, d.Detail)
+	}
+	args, err := json.Marshal(RestockArgs{SKU: sku, Qty: qty,
 		Trigger: RestockTriggerJSON{Index: a.Receipt.Index, LeafHash: a.Receipt.LeafHash.String()}})
 	if err != nil {
 		return statement.Action{}, err
@@ -323,10 +384,9 @@ func (s *Service) restockAction(a *guard.Approval, sku string) (statement.Action
 	if _, err := rand.Read(n[:]); err != nil {
 		return statement.Action{}, err
 	}
-	qty := s.cfg.RestockAmount
 	return statement.Action{
-		Caller:     a.Caller,
-		Contract:   statement.ContractRef{Index: a.Contract.Index, LeafHash: a.Contract.LeafHash},
+		Caller:     self,
+		Contract:   k.Ref,
 		Action:     ActionRestock,
 		ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(digest[:]),
 		Quantity:   &qty,
@@ -381,6 +441,8 @@ func (s *Service) fail(w http.ResponseWriter, err error) {
 		status, reason = http.StatusNotFound, ReasonUnknownSKU
 	case errors.Is(err, ErrUnknownReserve):
 		status, reason = http.StatusNotFound, ReasonReservationUnknown
+	case errors.Is(err, ErrNotActive):
+		status, reason = http.StatusConflict, ReasonReservationNotActive
 	default:
 		status, reason = http.StatusServiceUnavailable, ReasonStoreUnavailable
 		s.cfg.Logger.Error().Err(err).Msg("inventory store")

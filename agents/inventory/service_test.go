@@ -14,35 +14,44 @@ import (
 
 func TestLowStockRestockIsRecordedBeforeStockChanges(t *testing.T) {
 	rec := &recorder{sku: "A"}
-	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10, "B": 100}, LowStockThreshold: 5, RestockAmount: 20})
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10, "B": 100}, LowStockThreshold: 5, RestockAmount: 20,
+		Grants: grants{scopes: []string{"inventory:restock:max_qty50"}}})
 	rec.store = s.Store()
 
-	// 10-4 = 6 available: not low.
-	if got := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 4, "B", 1)); got.status != 200 || got.body["restocks"] != nil {
-		t.Fatalf("reserve above the threshold: %s", got.raw)
+	// Stock that is only reserved never triggers a restock: 2 of 10 left
+	// available, 10 on hand.
+	held := call(t, s.Reserve, orderAgent.DID, reserveBody("held", 0, "A", 8))
+	if held.status != 200 || rec.recorded() != 0 {
+		t.Fatalf("reserve of 8: %s, %d restocks", held.raw, rec.recorded())
+	}
+	call(t, s.Release, orderAgent.DID, map[string]any{"reservation_id": held.str("reservation_id")})
+
+	// 10-4 = 6 on hand after the consumption: not low.
+	if resp, got := reserveAndConsume(t, s, "o1", "A", 4, "B", 1); got.status != 200 || resp.Restocks != nil || resp.Status != StatusConsumed {
+		t.Fatalf("consume above the threshold: %s", got.raw)
 	}
 	if rec.recorded() != 0 {
 		t.Fatal("restocked above the threshold")
 	}
-	// 6-2 = 4 available: low, restock 20.
-	got := call(t, s.Reserve, orderAgent.DID, reserveBody("o2", 0, "A", 2))
-	var resp ReserveResponse
-	if err := json.Unmarshal(got.raw, &resp); err != nil || got.status != 200 {
-		t.Fatalf("reserve: %s %v", got.raw, err)
+	// 6-2 = 4 on hand: low, restock 20.
+	resp, got := reserveAndConsume(t, s, "o2", "A", 2)
+	if got.status != 200 {
+		t.Fatalf("consume: %s", got.raw)
 	}
 	if len(resp.Restocks) != 1 || !resp.Restocks[0].Done || resp.Restocks[0].SKU != "A" || resp.Restocks[0].Qty != 20 || resp.Restocks[0].ReceiptIndex != 101 {
 		t.Fatalf("restocks: %+v", resp.Restocks)
 	}
-	wantStock(t, s, "A", 30, 6)
+	wantStock(t, s, "A", 24, 0)
 	if len(rec.actions) != 1 {
 		t.Fatalf("%d restock actions recorded", len(rec.actions))
 	}
-	// At Record time the stock was still the reservation's result.
-	if at := rec.atCall[0]; at.OnHand != 10 || at.Reserved != 6 {
-		t.Fatalf("stock at Record time: %+v, want 10 on hand and 6 reserved", at)
+	// At Record time the stock was still the consumption's result.
+	if at := rec.atCall[0]; at.OnHand != 4 || at.Reserved != 0 {
+		t.Fatalf("stock at Record time: %+v, want 4 on hand and 0 reserved", at)
 	}
+	// The restock is the agent's own action under its standing grant.
 	act := rec.actions[0]
-	if act.Action != ActionRestock || act.Caller != orderAgent.DID || act.Contract != (statement.ContractRef{Index: 3, LeafHash: contractLeaf}) ||
+	if act.Action != ActionRestock || act.Caller != invAgent.DID || act.Contract != (statement.ContractRef{Index: 2, LeafHash: standingLeaf}) ||
 		act.Quantity == nil || *act.Quantity != 20 || act.Amount != nil {
 		t.Fatalf("restock action: %+v", act)
 	}
@@ -51,59 +60,106 @@ func TestLowStockRestockIsRecordedBeforeStockChanges(t *testing.T) {
 	if act.ArgsDigest != "sha256:"+hex.EncodeToString(sum[:]) {
 		t.Fatalf("args_digest %s does not bind %s", act.ArgsDigest, args)
 	}
-	// A retried reserve triggers nothing, even with the stock low.
+	// A retried consume triggers nothing, even with the stock low.
 	rec.store = nil
-	call(t, s.Reserve, orderAgent.DID, reserveBody("o3", 0, "A", 20))
+	r := call(t, s.Reserve, orderAgent.DID, reserveBody("o3", 0, "A", 20))
+	body := map[string]any{"reservation_id": r.str("reservation_id")}
+	call(t, s.Consume, orderAgent.DID, body)
 	n := rec.recorded()
-	call(t, s.Reserve, orderAgent.DID, reserveBody("o3", 0, "A", 20))
-	if rec.recorded() != n {
-		t.Fatal("a retried reserve restocked")
+	if again := call(t, s.Consume, orderAgent.DID, body); again.status != 200 || rec.recorded() != n {
+		t.Fatalf("a retried consume: %s, %d restocks after %d", again.raw, rec.recorded(), n)
+	}
+}
+
+func TestLowStockRestockNeedsAStandingGrant(t *testing.T) {
+	for name, g := range map[string]Picker{
+		"no grants":             nil,
+		"no standing grant":     grants{},
+		"grant of too little":   grants{scopes: []string{"inventory:restock:max_qty10"}},
+		"grant of other action": grants{scopes: []string{"inventory:release"}},
+	} {
+		rec := &recorder{}
+		s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 20, Grants: g})
+		resp, got := reserveAndConsume(t, s, "o1", "A", 7)
+		if got.status != 200 || len(resp.Restocks) != 1 || resp.Restocks[0].Done || resp.Restocks[0].Error != ReasonRestockUnrecordable {
+			t.Errorf("%s: %s", name, got.raw)
+		}
+		if rec.recorded() != 0 {
+			t.Errorf("%s: %d restocks recorded", name, rec.recorded())
+		}
+		wantStock(t, s, "A", 3, 0)
 	}
 }
 
 func TestLowStockRestockNotDoneWhenRecordFails(t *testing.T) {
 	rec := &recorder{fail: true}
-	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 20})
-	got := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 7))
-	var resp ReserveResponse
-	if err := json.Unmarshal(got.raw, &resp); err != nil || got.status != 200 {
-		t.Fatalf("reserve: %s %v", got.raw, err)
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 20,
+		Grants: grants{scopes: []string{"inventory:restock"}}})
+	resp, got := reserveAndConsume(t, s, "o1", "A", 7)
+	if got.status != 200 || len(resp.Restocks) != 1 || resp.Restocks[0].Done || resp.Restocks[0].Error != "ledger_unavailable" {
+		t.Fatalf("consume: %s", got.raw)
 	}
-	if len(resp.Restocks) != 1 || resp.Restocks[0].Done || resp.Restocks[0].Error != "ledger_unavailable" {
-		t.Fatalf("restocks: %+v", resp.Restocks)
-	}
-	wantStock(t, s, "A", 10, 7) // the reservation stands; no restock
-	// The next reservation that finds the SKU low tries again.
+	wantStock(t, s, "A", 3, 0) // the consumption stands; no restock
+	// The next consumption that finds the SKU low tries again.
 	rec.mu.Lock()
 	rec.fail = false
 	rec.mu.Unlock()
-	if got := call(t, s.Reserve, orderAgent.DID, reserveBody("o2", 0, "A", 1)); got.status != 200 {
-		t.Fatalf("reserve: %s", got.raw)
+	if _, got := reserveAndConsume(t, s, "o2", "A", 1); got.status != 200 {
+		t.Fatalf("consume: %s", got.raw)
 	}
 	if rec.recorded() != 1 {
 		t.Fatalf("%d restocks recorded on retry", rec.recorded())
 	}
-	wantStock(t, s, "A", 30, 8)
+	wantStock(t, s, "A", 22, 0)
 }
 
 // TestConcurrentLowStockRestocks: every unit on hand is the seed plus a
-// recorded restock, and nothing is oversold, under concurrent reserves.
+// recorded restock minus what was consumed, and nothing is oversold,
+// under concurrent orders.
 func TestConcurrentLowStockRestocks(t *testing.T) {
 	rec := &recorder{}
-	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 3})
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 3,
+		Grants: grants{scopes: []string{"inventory:restock:max_qty3"}}})
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	consumed := int64(0)
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			call(t, s.Reserve, orderAgent.DID, reserveBody(fmt.Sprintf("o%d", i), 0, "A", 1))
+			r := call(t, s.Reserve, orderAgent.DID, reserveBody(fmt.Sprintf("o%d", i), 0, "A", 1))
+			if r.status != 200 {
+				return
+			}
+			if c := call(t, s.Consume, orderAgent.DID, map[string]any{"reservation_id": r.str("reservation_id")}); c.status == 200 {
+				mu.Lock()
+				consumed++
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
 	st := stock(t, s, "A")
-	if st.OnHand != 10+3*int64(rec.recorded()) {
-		t.Fatalf("on hand %d with %d restocks of 3 recorded", st.OnHand, rec.recorded())
+	if st.OnHand != 10+3*int64(rec.recorded())-consumed {
+		t.Fatalf("on hand %d with %d restocks of 3 recorded and %d consumed", st.OnHand, rec.recorded(), consumed)
 	}
+}
+
+func TestConsumeIsTheOwnersOnly(t *testing.T) {
+	s := newService(t, nil, Config{Seed: map[string]int64{"A": 10}, DisableRestock: true})
+	r := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 4))
+	body := map[string]any{"reservation_id": r.str("reservation_id")}
+	if got := call(t, s.Consume, otherAgent.DID, body); got.status != 404 || got.reason() != ReasonReservationUnknown {
+		t.Fatalf("another caller's consume: %s", got.raw)
+	}
+	wantStock(t, s, "A", 10, 4)
+	if got := call(t, s.Release, orderAgent.DID, body); got.status != 200 {
+		t.Fatalf("release: %s", got.raw)
+	}
+	if got := call(t, s.Consume, orderAgent.DID, body); got.status != 409 || got.reason() != ReasonReservationNotActive {
+		t.Fatalf("consume of a released reservation: %s", got.raw)
+	}
+	wantStock(t, s, "A", 10, 0)
 }
 
 func TestRequestsAreBounded(t *testing.T) {

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -207,9 +208,17 @@ func TestConsume(t *testing.T) {
 		}
 		wantStock(t, s, "A", 6, 0)
 	}
-	if res, err := s.Store().Release(orderAgent.DID, id); err != nil || res.Status != StatusConsumed {
-		t.Fatalf("release after consume: %+v %v", res, err)
+	// Releasing a consumed reservation returns its goods, once.
+	for i := 0; i < 2; i++ {
+		if res, err := s.Store().Release(orderAgent.DID, id); err != nil || res.Status != StatusReturned {
+			t.Fatalf("release %d after consume: %+v %v", i, res, err)
+		}
+		wantStock(t, s, "A", 10, 0)
 	}
+	if _, err := s.Store().Consume(orderAgent.DID, id); !errors.Is(err, ErrNotActive) {
+		t.Fatalf("consumed a returned reservation: %v", err)
+	}
+	wantStock(t, s, "A", 10, 0)
 	r = call(t, s.Reserve, orderAgent.DID, reserveBody("o2", 0, "A", 1))
 	if _, err := s.Store().Release("", r.str("reservation_id")); err != nil {
 		t.Fatal(err)
@@ -217,5 +226,5 @@ func TestConsume(t *testing.T) {
 	if _, err := s.Store().Consume(orderAgent.DID, r.str("reservation_id")); err == nil {
 		t.Fatal("consumed a released reservation")
 	}
-	wantStock(t, s, "A", 6, 0)
+	wantStock(t, s, "A", 10, 0)
 }

@@ -25,6 +25,7 @@ const (
 	ActionCreate       = "order:create"
 	ActionReserve      = "inventory:reserve"
 	ActionRelease      = "inventory:release"
+	ActionConsume      = "inventory:consume"
 	ActionCharge       = "payment:charge"
 	ActionRefund       = "payment:refund"
 	ActionLabel        = "fulfillment:label"
@@ -166,6 +167,15 @@ func (s *Service) release(ctx context.Context, o *Order) result {
 		ReservationID string `json:"reservation_id"`
 	}{o.ReservationID}
 	return s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.InventoryURL+"/v1/inventory/release", s.cfg.InventoryDID, ActionRelease, req)
+}
+
+// consume takes the order's paid-for stock out of inventory. It is
+// idempotent at the callee, so it is retried like a release.
+func (s *Service) consume(ctx context.Context, o *Order) result {
+	req := struct {
+		ReservationID string `json:"reservation_id"`
+	}{o.ReservationID}
+	return s.retry(ctx, time.Duration(s.cfg.StepRetry), s.cfg.InventoryURL+"/v1/inventory/consume", s.cfg.InventoryDID, ActionConsume, req)
 }
 
 // Payment. The idempotency keys derive from the order's ref, so a retry

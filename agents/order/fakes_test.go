@@ -54,6 +54,7 @@ type downstream struct {
 var paths = map[string]string{
 	"/v1/inventory/reserve":  order.ActionReserve,
 	"/v1/inventory/release":  order.ActionRelease,
+	"/v1/inventory/consume":  order.ActionConsume,
 	"/v1/payment/charge":     order.ActionCharge,
 	"/v1/payment/refund":     order.ActionRefund,
 	"/v1/fulfillment/label":  order.ActionLabel,
@@ -178,6 +179,8 @@ func (d *downstream) serve(w http.ResponseWriter, r *http.Request) {
 		writeFake(w, 200, map[string]any{"reservation_id": "res-" + req["order_id"].(string), "status": "held"})
 	case order.ActionRelease:
 		writeFake(w, 200, map[string]any{"reservation_id": req["reservation_id"], "status": "released"})
+	case order.ActionConsume:
+		writeFake(w, 200, map[string]any{"reservation_id": req["reservation_id"], "status": "consumed"})
 	case order.ActionCharge:
 		writeFake(w, 200, map[string]any{"charge_id": "ch-" + req["order_id"].(string), "status": "succeeded", "amount": req["amount"]})
 	case order.ActionRefund:
@@ -242,7 +245,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.labelScope = "fulfillment:label"
 	}
 	held := []caller.Contract{
-		w.issue(self, inv, o.reserveScope, "inventory:release"),
+		w.issue(self, inv, o.reserveScope, "inventory:release", "inventory:consume"),
 		w.issue(self, pay, o.chargeScope),
 		w.issue(self, ful, o.labelScope, "fulfillment:notify"),
 	}

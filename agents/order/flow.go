@@ -42,11 +42,23 @@ func (s *Service) run(ctx context.Context, o *Order, card string) error {
 			return err
 		}
 	}
+	if !o.Consumed {
+		r := s.consume(ctx, o)
+		o.Steps = append(o.Steps, s.step(ActionConsume, r))
+		if !r.ok() {
+			s.compensate(ctx, o, "consume", r)
+			return s.save(o)
+		}
+		o.Consumed = true
+		if err := s.save(o); err != nil {
+			return err
+		}
+	}
 	if !o.Digital && o.Label == nil {
 		l, r := s.label(ctx, o)
 		o.Steps = append(o.Steps, s.step(ActionLabel, r))
 		if !r.ok() {
-			s.compensateLabel(ctx, o, r)
+			s.compensate(ctx, o, "label", r)
 			return s.save(o)
 		}
 		o.Label = &l
@@ -67,31 +79,37 @@ func (s *Service) run(ctx context.Context, o *Order, card string) error {
 	return s.save(o)
 }
 
-// compensateLabel undoes a charged order whose label failed: a refund
-// (then the stock is released) if the agent holds a contract granting it,
-// else a flag for a person and nothing more.
-func (s *Service) compensateLabel(ctx context.Context, o *Order, r result) {
-	detail := failure("label", r)
+// compensate undoes a charged order whose step (consume or label)
+// failed: a refund, then the stock is released (or, once consumed,
+// returned), if the agent holds a contract granting the refund; else a
+// flag for a person and nothing more.
+func (s *Service) compensate(ctx context.Context, o *Order, step string, r result) {
+	detail := failure(step, r)
+	failed, noRefund, refundFailed := ReasonLabelFailed, ReasonNoRefundContract, ReasonRefundFailed
+	if step == "consume" {
+		failed, noRefund, refundFailed = ReasonConsumeFailed, ReasonConsumeNoRefund, ReasonConsumeNoRefunded
+	}
 	if !s.covers(s.cfg.PaymentDID, ActionRefund, o.Amount, o.Currency) {
-		o.Status, o.Reason = StatusNeedsAttention, ReasonNoRefundContract
+		o.Status, o.Reason = StatusNeedsAttention, noRefund
 		o.Detail = detail + "; no contract grants payment:refund of this amount, so charge " + o.ChargeID +
-			" stands and stock stays reserved until a person acts"
+			" stands and the stock stays held until a person acts"
 		return
 	}
 	id, rr := s.refund(ctx, o)
 	o.Steps = append(o.Steps, s.step(ActionRefund, rr))
 	if !rr.ok() {
-		o.Status, o.Reason = StatusNeedsAttention, ReasonRefundFailed
+		o.Status, o.Reason = StatusNeedsAttention, refundFailed
 		o.Detail = detail + "; " + failure("refund", rr) + "; charge " + o.ChargeID + " may stand"
 		return
 	}
 	o.RefundID = id
 	s.releaseStock(ctx, o)
-	o.Status, o.Reason, o.Detail = StatusFulfillmentFailed, ReasonLabelFailed, detail+"; the charge was refunded"
+	o.Status, o.Reason, o.Detail = StatusFulfillmentFailed, failed, detail+"; the charge was refunded"
 }
 
-// releaseStock releases the order's reservation; a failure is flagged
-// (the reservation expires with its TTL anyway).
+// releaseStock releases the order's reservation, or returns its goods
+// once consumed; a failure is flagged (an unconsumed reservation expires
+// with its TTL anyway; consumed goods wait for a person).
 func (s *Service) releaseStock(ctx context.Context, o *Order) {
 	r := s.release(ctx, o)
 	o.Steps = append(o.Steps, s.step(ActionRelease, r))

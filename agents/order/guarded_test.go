@@ -84,5 +84,5 @@ func TestMountedBehindRealGuard(t *testing.T) {
 	if code, _, _ := call(bc, http.MethodGet, "/v1/orders/G-1", nil); code != http.StatusNotFound {
 		t.Fatalf("another caller read the order: %d", code)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1, order.ActionNotify: 1})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1, order.ActionNotify: 1})
 }

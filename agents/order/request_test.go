@@ -106,7 +106,7 @@ func TestResumeNeverRepeatsDoneSteps(t *testing.T) {
 	if code != http.StatusOK || v.Status != order.StatusCompleted || len(v.Steps) != 4 {
 		t.Fatalf("resumed: %d %+v", code, v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 2, order.ActionNotify: 2})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 2, order.ActionNotify: 2})
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -4,16 +4,16 @@
 // when a step fails.
 //
 // An order goes: reserve stock (inventory:reserve), charge (payment:charge,
-// under an idempotency key derived from the order), label
-// (fulfillment:label, unless every SKU is digital), notify
-// (fulfillment:notify). Every step's receipt (the callee's Ledger-Receipt
+// under an idempotency key derived from the order), take the paid-for
+// stock out of inventory (inventory:consume), label (fulfillment:label,
+// unless every SKU is digital), notify (fulfillment:notify). Every step's receipt (the callee's Ledger-Receipt
 // index) is recorded with the order in the agent's own Badger store.
 //
 // A failed charge releases the reservation (payment_failed). A failed
-// label refunds the charge and releases the stock (fulfillment_failed),
-// but only if the agent holds a contract granting payment:refund of the
-// amount; otherwise the order is flagged for a person (needs_attention)
-// and nothing else is attempted.
+// consume or label refunds the charge and releases the stock (a consumed
+// reservation's goods are returned), but only if the agent holds a
+// contract granting payment:refund of the amount; otherwise the order is
+// flagged for a person (needs_attention) and nothing else is attempted.
 //
 // POST /v1/orders is idempotent per creator and order id: a retry of the
 // same order returns its current state, resuming an interrupted one, and
@@ -40,6 +40,7 @@ const (
 	ReasonNoPayment         = "no_payment_contract_covers_amount"
 	ReasonNoInventory       = "no_inventory_contract_covers_quantity"
 	ReasonNoFulfillment     = "no_fulfillment_contract_covers_quantity"
+	ReasonNoConsume         = "no_inventory_consume_contract"
 	ReasonConflict          = "order_conflict"
 	ReasonNotFound          = "order_not_found"
 	ReasonBadRequest        = jsonapi.ReasonBadRequest
@@ -51,6 +52,9 @@ const (
 	ReasonLabelFailed       = "label_failed"
 	ReasonNoRefundContract  = "label_failed_no_refund_contract"
 	ReasonRefundFailed      = "label_failed_refund_failed"
+	ReasonConsumeFailed     = "consume_failed"
+	ReasonConsumeNoRefund   = "consume_failed_no_refund_contract"
+	ReasonConsumeNoRefunded = "consume_failed_refund_failed"
 	flagChargeUnknown       = "charge_outcome_unknown"
 	flagReserveUnknown      = "reservation_outcome_unknown"
 	flagReleaseFailed       = "reservation_release_failed"
@@ -115,6 +119,7 @@ type View struct {
 	Currency       string            `json:"currency"`
 	ReservationID  string            `json:"reservation_id,omitempty"`
 	ChargeID       string            `json:"charge_id,omitempty"`
+	Consumed       bool              `json:"consumed,omitempty"` // the stock was taken out of inventory
 	RefundID       string            `json:"refund_id,omitempty"`
 	Label          *Label            `json:"label,omitempty"`
 	Flags          []string          `json:"flags,omitempty"`
@@ -128,7 +133,7 @@ type View struct {
 
 func view(o *Order) View {
 	v := View{OrderID: o.ID, Status: o.Status, Classification: o.Classification, Reason: o.Reason, Detail: o.Detail,
-		Amount: o.Amount, Currency: o.Currency, ReservationID: o.ReservationID, ChargeID: o.ChargeID, RefundID: o.RefundID,
+		Amount: o.Amount, Currency: o.Currency, ReservationID: o.ReservationID, ChargeID: o.ChargeID, Consumed: o.Consumed, RefundID: o.RefundID,
 		Label: o.Label, Flags: o.Flags, CreateReceipt: o.CreateReceipt, RetryReceipts: o.RetryReceipts,
 		Receipts: map[string]uint64{ActionCreate: o.CreateReceipt}, Steps: o.Steps, Created: o.Created, Updated: o.Updated}
 	for _, st := range o.Steps {
@@ -240,6 +245,11 @@ func (s *Service) newOrder(a *guard.Approval, ref string, p parsed) Order {
 	case !s.coversQty(s.cfg.InventoryDID, ActionReserve, qty):
 		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoInventory,
 			"the order agent holds no inventory:reserve contract that covers this quantity"
+	case !s.grants(s.cfg.InventoryDID, scope.Request{Action: ActionConsume}):
+		// Stock reserved and charged but never consumed would return to
+		// the shelf at expiry, though it was sold.
+		o.Status, o.Reason, o.Detail = StatusRefused, ReasonNoConsume,
+			"the order agent holds no inventory:consume contract"
 	case !o.Digital && !s.coversQty(s.cfg.FulfillmentDID, ActionLabel, qty):
 		// A label refused after the charge leaves the customer charged
 		// with nothing shipped: known up front, so refused up front.

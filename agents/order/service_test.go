@@ -25,7 +25,7 @@ var customer = fixture.NewIdentity("customer")
 
 func wantCalls(t *testing.T, e *env, want map[string]int) {
 	t.Helper()
-	for _, a := range []string{order.ActionReserve, order.ActionRelease, order.ActionCharge, order.ActionRefund, order.ActionLabel, order.ActionNotify} {
+	for _, a := range []string{order.ActionReserve, order.ActionRelease, order.ActionCharge, order.ActionConsume, order.ActionRefund, order.ActionLabel, order.ActionNotify} {
 		if got := e.down.count(a); got != want[a] {
 			t.Errorf("%s called %d times, want %d", a, got, want[a])
 		}
@@ -55,9 +55,9 @@ func TestStandardHappyPath(t *testing.T) {
 	if v.Amount != 2*1250+4999 || v.Currency != "USD" || v.ChargeID == "" || v.ReservationID == "" || v.Label == nil || v.Label.TrackingNumber != "TRK123" {
 		t.Fatalf("order state %+v", v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1, order.ActionNotify: 1})
-	wantReceipts(t, v, order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel, order.ActionNotify)
-	if len(v.Steps) != 4 || v.CreateReceipt == 0 {
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1, order.ActionNotify: 1})
+	wantReceipts(t, v, order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionConsume, order.ActionLabel, order.ActionNotify)
+	if len(v.Steps) != 5 || v.CreateReceipt == 0 {
 		t.Fatalf("steps %+v, create receipt %d", v.Steps, v.CreateReceipt)
 	}
 	ch := e.down.lastBody(order.ActionCharge)
@@ -72,7 +72,7 @@ func TestStandardHappyPath(t *testing.T) {
 
 	// The status is the same, every receipt included.
 	code, s := e.status(customer.DID, "A-1")
-	if code != http.StatusOK || s.Status != order.StatusCompleted || len(s.Steps) != 4 || s.Receipts[order.ActionCharge] != v.Receipts[order.ActionCharge] {
+	if code != http.StatusOK || s.Status != order.StatusCompleted || len(s.Steps) != 5 || s.Receipts[order.ActionCharge] != v.Receipts[order.ActionCharge] {
 		t.Fatalf("status %d %+v", code, s)
 	}
 }
@@ -83,7 +83,7 @@ func TestDigitalOrderShipsNoLabel(t *testing.T) {
 	if code != http.StatusCreated || v.Status != order.StatusCompleted || v.Classification != order.ClassDigital || v.Label != nil {
 		t.Fatalf("got %d %+v", code, v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionNotify: 1})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionNotify: 1})
 	wantReceipts(t, v, order.ActionReserve, order.ActionCharge, order.ActionNotify)
 	e.noBadRequests()
 }
@@ -119,7 +119,7 @@ func TestHighValueNeedsCoveringPaymentContract(t *testing.T) {
 		if code != http.StatusCreated || v.Status != order.StatusCompleted || v.Classification != order.ClassHighValue {
 			t.Fatalf("got %d %+v", code, v)
 		}
-		wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1, order.ActionNotify: 1})
+		wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1, order.ActionNotify: 1})
 		e.noBadRequests()
 	})
 	t.Run("currency mismatch", func(t *testing.T) {
@@ -237,14 +237,15 @@ func TestChargeFailureReleasesReservation(t *testing.T) {
 func TestStepsRideOutARestart(t *testing.T) {
 	e := newEnv(t, envOptions{cfg: func(c *order.Config) { c.StepRetry = order.Duration(10 * time.Second) }})
 	e.down.setFail(order.ActionReserve, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable", times: 2})
+	e.down.setFail(order.ActionConsume, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable", times: 2})
 	e.down.setFail(order.ActionLabel, failure{status: http.StatusServiceUnavailable, reason: "checkpoint_stale", times: 1})
 	e.down.setFail(order.ActionNotify, failure{status: http.StatusServiceUnavailable, reason: "ledger_unavailable", times: 3})
 	code, v := e.create(customer.DID, newOrder("R-1", "US"))
 	if code != http.StatusCreated || v.Status != order.StatusCompleted || len(v.Flags) != 0 {
 		t.Fatalf("got %d %+v", code, v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 3, order.ActionCharge: 1, order.ActionLabel: 2, order.ActionNotify: 4})
-	wantReceipts(t, v, order.ActionReserve, order.ActionCharge, order.ActionLabel, order.ActionNotify)
+	wantCalls(t, e, map[string]int{order.ActionReserve: 3, order.ActionCharge: 1, order.ActionConsume: 3, order.ActionLabel: 2, order.ActionNotify: 4})
+	wantReceipts(t, v, order.ActionReserve, order.ActionCharge, order.ActionConsume, order.ActionLabel, order.ActionNotify)
 	e.noBadRequests()
 }
 
@@ -285,7 +286,8 @@ func TestLabelFailureWithRefundContractRefunds(t *testing.T) {
 	if code != http.StatusBadGateway || v.Status != order.StatusFulfillmentFailed || v.RefundID == "" {
 		t.Fatalf("got %d %+v", code, v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1,
+	// The consumed stock is returned by the release.
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1,
 		order.ActionRefund: 1, order.ActionRelease: 1})
 	rf := e.down.lastBody(order.ActionRefund)
 	if rf["charge_id"] != v.ChargeID || rf["amount"] != float64(v.Amount) || rf["idempotency_key"] != "refund-"+order.Ref(customer.DID, "L-1") {
@@ -302,12 +304,35 @@ func TestLabelFailureWithoutRefundContractNeedsAttention(t *testing.T) {
 	if code != http.StatusAccepted || v.Status != order.StatusNeedsAttention || v.Reason == "" || v.RefundID != "" {
 		t.Fatalf("got %d %+v", code, v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1})
 	// A retry attempts nothing more.
 	if code, v := e.create(customer.DID, newOrder("L-2", "US")); code != http.StatusAccepted || v.Status != order.StatusNeedsAttention {
 		t.Fatalf("retry got %d %+v", code, v)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1})
+	e.noBadRequests()
+}
+
+func TestConsumeFailureRefundsAndReleases(t *testing.T) {
+	e := newEnv(t, envOptions{refund: true})
+	e.down.setFail(order.ActionConsume, failure{status: http.StatusConflict, reason: "reservation_not_active"})
+	code, v := e.create(customer.DID, newOrder("C-1", "US"))
+	if code/100 == 2 || v.Status != order.StatusFulfillmentFailed || v.Reason != order.ReasonConsumeFailed || v.RefundID == "" {
+		t.Fatalf("got %d %+v", code, v)
+	}
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1,
+		order.ActionRefund: 1, order.ActionRelease: 1})
+	e.noBadRequests()
+}
+
+func TestConsumeFailureWithoutRefundContractNeedsAttention(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.down.setFail(order.ActionConsume, failure{status: http.StatusConflict, reason: "reservation_not_active"})
+	code, v := e.create(customer.DID, newOrder("C-2", "US"))
+	if code != http.StatusAccepted || v.Status != order.StatusNeedsAttention || v.Reason != order.ReasonConsumeNoRefund {
+		t.Fatalf("got %d %+v", code, v)
+	}
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1})
 	e.noBadRequests()
 }
 
@@ -321,7 +346,7 @@ func TestRetryIsIdempotent(t *testing.T) {
 	if len(v2.RetryReceipts) != 1 || v2.CreateReceipt != v1.CreateReceipt {
 		t.Fatalf("receipts: first %d, retry %+v", v1.CreateReceipt, v2)
 	}
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1, order.ActionNotify: 1})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1, order.ActionNotify: 1})
 
 	// The same id with another content is a conflict.
 	other := newOrder("I-1", "US", order.Item{SKU: "widget-1", Qty: 9, UnitPrice: 1250})
@@ -345,7 +370,7 @@ func TestConcurrentRetriesChargeOnce(t *testing.T) {
 		wg.Go(func() { e.create(customer.DID, newOrder("C-1", "US")) })
 	}
 	wg.Wait()
-	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionLabel: 1, order.ActionNotify: 1})
+	wantCalls(t, e, map[string]int{order.ActionReserve: 1, order.ActionCharge: 1, order.ActionConsume: 1, order.ActionLabel: 1, order.ActionNotify: 1})
 }
 
 func TestStatusOnlyForCreator(t *testing.T) {

@@ -14,11 +14,11 @@ import (
 // Order statuses.
 const (
 	StatusProcessing        = "processing"         // steps under way (or interrupted: a retry resumes)
-	StatusCompleted         = "completed"          // reserved, charged, labelled (unless digital), notified
+	StatusCompleted         = "completed"          // reserved, charged, consumed, labelled (unless digital), notified
 	StatusRefused           = "refused"            // refused before anything was done
 	StatusReservationFailed = "reservation_failed" // stock could not be reserved; nothing to undo
 	StatusPaymentFailed     = "payment_failed"     // the charge failed; the reservation was released
-	StatusFulfillmentFailed = "fulfillment_failed" // the label failed; the charge was refunded, the stock released
+	StatusFulfillmentFailed = "fulfillment_failed" // the consume or label failed; the charge was refunded, the stock released or returned
 	StatusNeedsAttention    = "needs_attention"    // a person must look: see Reason
 )
 
@@ -68,6 +68,7 @@ type Order struct {
 	Steps         []Step    `json:"steps"`
 	ReservationID string    `json:"reservation_id,omitempty"`
 	ChargeID      string    `json:"charge_id,omitempty"`
+	Consumed      bool      `json:"consumed,omitempty"` // the reservation's stock was taken out of inventory
 	RefundID      string    `json:"refund_id,omitempty"`
 	Label         *Label    `json:"label,omitempty"`
 	Notified      bool      `json:"notified,omitempty"`

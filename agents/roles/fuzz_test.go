@@ -35,6 +35,7 @@ var fuzzRoutes = []fuzzRoute{
 	{roles.Inventory, "inventory:check", http.MethodPost, "/v1/inventory/check", `{"sku":"sku-1"}`},
 	{roles.Inventory, "inventory:reserve", http.MethodPost, "/v1/inventory/reserve", `{"order_id":"o-2","lines":[{"sku":"sku-1","qty":3},{"sku":"sku-2","qty":1}],"ttl_seconds":600}`},
 	{roles.Inventory, "inventory:release", http.MethodPost, "/v1/inventory/release", `{"reservation_id":"r-1"}`},
+	{roles.Inventory, "inventory:consume", http.MethodPost, "/v1/inventory/consume", `{"reservation_id":"r-1"}`},
 	{roles.Inventory, "inventory:restock", http.MethodPost, "/v1/inventory/restock", `{"sku":"sku-2","qty":5}`},
 	{roles.Payment, "payment:charge", http.MethodPost, "/v1/payment/charge", `{"order_id":"o-3","idempotency_key":"o-3-charge","amount":12999,"currency":"USD","card":"4242424242424242"}`},
 	{roles.Payment, "payment:refund", http.MethodPost, "/v1/payment/refund", `{"charge_id":"ch_1","amount":100,"currency":"USD","idempotency_key":"o-3-refund"}`},
@@ -61,7 +62,7 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 	inv := l.Register("inventory-agent", "medium")
 	pay := l.Register("payment-agent", "high")
 	ful := l.Register("fulfillment-agent", "medium")
-	toInv, _ := l.Issue(orderID, inv, "inventory:reserve", "inventory:release", "inventory:check")
+	toInv, _ := l.Issue(orderID, inv, "inventory:reserve", "inventory:consume", "inventory:release", "inventory:check")
 	toPay, _ := l.Issue(orderID, pay, "payment:charge:max_10000usd")
 	toFul, _ := l.Issue(orderID, ful, "fulfillment:label", "fulfillment:notify")
 	var held [][]byte
@@ -70,7 +71,7 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 		scopes []string
 	}{
 		{orderID, []string{"order:create"}},
-		{inv, []string{"inventory:check", "inventory:reserve:max_qty100", "inventory:release", "inventory:restock"}},
+		{inv, []string{"inventory:check", "inventory:reserve:max_qty100", "inventory:consume", "inventory:release", "inventory:restock"}},
 		{pay, []string{"payment:charge:max_10000usd", "payment:refund", "payment:reconcile"}},
 		{ful, []string{"fulfillment:label", "fulfillment:notify"}},
 	} {

@@ -8,6 +8,7 @@
 //	             POST /v1/payment/reconcile   payment:reconcile
 //	inventory    POST /v1/inventory/check     inventory:check
 //	             POST /v1/inventory/reserve   inventory:reserve
+//	             POST /v1/inventory/consume   inventory:consume
 //	             POST /v1/inventory/release   inventory:release
 //	             POST /v1/inventory/restock   inventory:restock
 //	fulfillment  POST /v1/fulfillment/label   fulfillment:label
@@ -92,6 +93,9 @@ func Mount(n *node.Node, role Role, cfg Config) (func(ctx context.Context), erro
 		return idle, nil
 	case Inventory:
 		rec := receipt.NewWriter(n.Key(), n.Ledger, 5*time.Second)
+		if cfg.Inventory.Grants == nil {
+			cfg.Inventory.Grants = n.Caller // its standing grant, if it holds one
+		}
 		svc, err := inventory.NewService(n.DB, rec, cfg.Inventory)
 		if err != nil {
 			return nil, err

@@ -72,18 +72,20 @@ type orderStack struct {
 // fulfillment and order agents, and a storefront node, until the test
 // ends. The storefront holds order:create; the order agent holds
 // inventory:reserve, release and check, payment:charge:max_10000usd
-// (and no refund), and fulfillment:label and notify.
+// (and no refund), and fulfillment:label and notify; the inventory agent
+// holds a standing grant of inventory:restock:max_qty50.
 func startOrderStack(t *testing.T, inv inventory.Config) orderStack {
 	t.Helper()
 	l := testledger.Start(t)
 	ids := orderStackIDs{l.Register("storefront", "low"), l.Register("order-agent", "low"),
 		l.Register("inventory-agent", "medium"), l.Register("payment-agent", "high"), l.Register("fulfillment-agent", "medium")}
 	create, _ := l.Issue(ids.storefront, ids.order, "order:create")
-	toInv, _ := l.Issue(ids.order, ids.inventory, "inventory:reserve", "inventory:release", "inventory:check")
+	toInv, _ := l.Issue(ids.order, ids.inventory, "inventory:reserve", "inventory:consume", "inventory:release", "inventory:check")
 	toPay, _ := l.Issue(ids.order, ids.payment, "payment:charge:max_10000usd")
 	toFul, _ := l.Issue(ids.order, ids.fulfillment, "fulfillment:label", "fulfillment:notify")
+	standing, _ := l.Issue(ids.inventory, ids.inventory, "inventory:restock:max_qty50")
 	st := orderStack{l: l, ids: ids, url: map[roles.Role]string{}}
-	_, st.url[roles.Inventory] = startRole(t, l, ids.inventory, roles.Inventory, roles.Config{Inventory: inv})
+	_, st.url[roles.Inventory] = startRole(t, l, ids.inventory, roles.Inventory, roles.Config{Inventory: inv}, standing)
 	_, st.url[roles.Payment] = startRole(t, l, ids.payment, roles.Payment, roles.Config{})
 	_, st.url[roles.Fulfillment] = startRole(t, l, ids.fulfillment, roles.Fulfillment, roles.Config{})
 	var cfg order.Config
@@ -191,7 +193,7 @@ func TestOrderFlowAcrossFourAgents(t *testing.T) {
 		}
 		seen[step["action"].(string)] = true
 	}
-	for _, a := range []string{"inventory:reserve", "payment:charge", "fulfillment:label", "fulfillment:notify"} {
+	for _, a := range []string{"inventory:reserve", "payment:charge", "inventory:consume", "fulfillment:label", "fulfillment:notify"} {
 		if !seen[a] {
 			t.Fatalf("no %s step in %v", a, steps)
 		}

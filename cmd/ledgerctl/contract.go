@@ -59,6 +59,10 @@ func contractIssueCommand(s streams) *cli.Command {
 			"max_<amount><currency> (e.g. max_10000usd) and max_qty<n>. A scope\n" +
 			"grants exactly its action: payment:charge never grants payment:refund.\n" +
 			"\n" +
+			"--standing issues a standing grant: the same agent as --caller and\n" +
+			"--callee, allowed the scopes' actions on its own initiative (the\n" +
+			"inventory agent's low-stock restock needs inventory:restock:max_qty<n>).\n" +
+			"\n" +
 			"Example:\n" +
 			"  $ ledgerctl contract issue --ledger http://127.0.0.1:7420 --log-key ./log/log.pub \\\n" +
 			"      --authority-key ./log/authority.pem --caller order-agent --callee payment-agent \\\n" +
@@ -88,6 +92,11 @@ func contractIssueCommand(s streams) *cli.Command {
 				Name:    "ttl",
 				Usage:   "the contract is valid for `DURATION` from now, e.g. 1h (at most 8784h, 366 days)",
 				EnvVars: []string{"LEDGER_TTL"},
+			},
+			&cli.BoolFlag{
+				Name:    "standing",
+				Usage:   "a standing grant: --caller and --callee are one agent, allowed actions of its own",
+				EnvVars: []string{"LEDGER_STANDING"},
 			},
 			&cli.StringFlag{
 				Name:    "output",
@@ -139,9 +148,13 @@ func contractIssue(c *cli.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := authority.Issue(c.Context, cl, v, key, authority.Grant{Caller: callerArg, Callee: calleeArg, Scopes: scopes, TTL: ttl}, c.Duration("wait"))
-	if errors.Is(err, authority.ErrSameAgent) {
-		return usageErrorf(c, "--caller and --callee are the same agent, %s", res.Caller.Name)
+	res, err := authority.Issue(c.Context, cl, v, key, authority.Grant{Caller: callerArg, Callee: calleeArg, Scopes: scopes, TTL: ttl, Standing: c.Bool("standing")}, c.Duration("wait"))
+	switch {
+	case errors.Is(err, authority.ErrSameAgent):
+		return withHint(usageErrorf(c, "--caller and --callee are the same agent, %s", res.Caller.Name),
+			"to allow an agent actions of its own (a standing grant), add --standing")
+	case errors.Is(err, authority.ErrNotSameAgent):
+		return usageErrorf(c, "--standing: --caller %s and --callee %s are different agents", res.Caller.Name, res.Callee.Name)
 	}
 	if err != nil {
 		return err

@@ -113,11 +113,14 @@ func dropNewKey(err error, keyOut, name string) error {
 }
 
 // A Grant asks for a contract: Caller may call Callee (each a name or a
-// did:key of a registered agent) within Scopes, from now for TTL.
+// did:key of a registered agent) within Scopes, from now for TTL. A
+// Standing grant names one agent as both: it may take the actions of
+// Scopes on its own initiative.
 type Grant struct {
 	Caller, Callee string
 	Scopes         []string
 	TTL            time.Duration
+	Standing       bool
 }
 
 // An Issued is a contract in the log, proved.
@@ -128,8 +131,13 @@ type Issued struct {
 	Proof          []byte // its tlog-proof
 }
 
-// ErrSameAgent is a grant whose caller and callee are one agent.
-var ErrSameAgent = errors.New("the caller and the callee are the same agent")
+// ErrSameAgent is a grant whose caller and callee are one agent, not
+// asked for as a standing grant; ErrNotSameAgent is a standing grant
+// whose caller and callee differ.
+var (
+	ErrSameAgent    = errors.New("the caller and the callee are the same agent")
+	ErrNotSameAgent = errors.New("a standing grant names one agent as caller and callee")
+)
 
 // Issue resolves the grant's agents from their verified registrations
 // (signed by the authority), signs the contract with the authority's key
@@ -145,8 +153,11 @@ func Issue(ctx context.Context, cl *client.Client, v note.Verifier, key ed25519.
 	if out.Callee, err = verified.ResolveAgent(ctx, cl, v, g.Callee, authority, wait); err != nil {
 		return out, fmt.Errorf("callee: %w", err)
 	}
-	if out.Caller.DID == out.Callee.DID {
+	switch same := out.Caller.DID == out.Callee.DID; {
+	case same && !g.Standing:
 		return out, fmt.Errorf("%w, %s", ErrSameAgent, out.Caller.Name)
+	case !same && g.Standing:
+		return out, fmt.Errorf("%w, not %s and %s", ErrNotSameAgent, out.Caller.Name, out.Callee.Name)
 	}
 	id, err := statement.NewContractID(rand.Reader)
 	if err != nil {

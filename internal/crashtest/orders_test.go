@@ -122,7 +122,7 @@ func TestPaymentKilledMidOrder(t *testing.T) {
 	contracts := t.TempDir()
 	payContract := issue("order-agent", "payment-agent", "payment:charge:max_10000usd", "payment:reconcile")
 	for name, b := range map[string][]byte{
-		"inventory":   issue("order-agent", "inventory-agent", "inventory:reserve", "inventory:release"),
+		"inventory":   issue("order-agent", "inventory-agent", "inventory:reserve", "inventory:consume", "inventory:release"),
 		"payment":     payContract,
 		"fulfillment": issue("order-agent", "fulfillment-agent", "fulfillment:label", "fulfillment:notify"),
 	} {

@@ -153,7 +153,7 @@ func judge(ctx context.Context, s *processes, cfg Config, binary string, orders 
 	} else {
 		rep.Checks = append(rep.Checks, checkCharges(orders, pay)...)
 	}
-	rep.Checks = append(rep.Checks, s.checkReceipts(ctx, orders, final))
+	rep.Checks = append(rep.Checks, s.checkReceipts(ctx, orders, final), s.checkStock(ctx, orders))
 	rep.Checks = append(rep.Checks, s.auditFull(ctx, binary))
 	seen.add("ledger (final)", final.Note)
 	rep.Checks = append(rep.Checks, s.checkCheckpoints(ctx, seen.all(), final), s.checkFrozen(), s.checkReady(ctx, 15*time.Second), s.checkExits(rep))

@@ -24,6 +24,9 @@ import (
 // Origin is the soak log's checkpoint origin.
 const Origin = "soak.agentledger.local/log"
 
+// soakStock is each SKU's initial stock in the soak.
+const soakStock = 1_000_000_000
+
 // roles are the agents in the order they start: the order agent needs
 // the others' addresses, which are fixed up front anyway.
 func roles() []string { return []string{"inventory", "payment", "fulfillment", "order"} }
@@ -33,7 +36,8 @@ func roles() []string { return []string{"inventory", "payment", "fulfillment", "
 // the verdict can ask the payment agent).
 func grants() []stack.Grant {
 	return []stack.Grant{
-		{Caller: "order-agent", Callee: "inventory-agent", Scopes: []string{"inventory:reserve", "inventory:release", "inventory:check"}},
+		{Caller: "order-agent", Callee: "inventory-agent", Scopes: []string{"inventory:reserve", "inventory:consume", "inventory:release", "inventory:check"}},
+		{Caller: "inventory-agent", Callee: "inventory-agent", Scopes: []string{"inventory:restock:max_qty50"}},
 		{Caller: "order-agent", Callee: "payment-agent", Scopes: []string{"payment:charge:max_10000usd", "payment:refund:max_10000usd", "payment:reconcile"}},
 		{Caller: "order-agent", Callee: "fulfillment-agent", Scopes: []string{"fulfillment:label", "fulfillment:notify"}},
 		{Caller: "storefront", Callee: "order-agent", Scopes: []string{"order:create"}},
@@ -107,8 +111,9 @@ func startProcesses(ctx context.Context, binary, dir string, rng *rand.Rand) (*p
 		return s, err
 	}
 	extra := map[string][]string{
-		"inventory": {"--stock", "tea-earl-grey=1000000000", "--stock", "mug-blue=1000000000"},
-		"order":     {"--config", cfgFile, "--contracts", filepath.Join(dir, "contracts")},
+		"inventory": {"--stock", "tea-earl-grey=" + fmt.Sprint(soakStock), "--stock", "mug-blue=" + fmt.Sprint(soakStock),
+			"--contracts", filepath.Join(dir, "inventory-contracts")},
+		"order": {"--config", cfgFile, "--contracts", filepath.Join(dir, "contracts")},
 	}
 	for _, role := range roles() {
 		args := append([]string{"agent", "run", "--role", role, "--key", filepath.Join(keyDir, role+"-agent.pem"),
@@ -138,10 +143,20 @@ func (s *processes) seed(ctx context.Context, logDir, keyDir string) error {
 	s.ids = w.IDs
 	for what, c := range w.Contracts {
 		s.bundles[what] = c.Proof
-		if c.Caller == "order-agent" {
-			if err := fileio.WriteAtomic(filepath.Join(s.dir, "contracts", c.Callee+stack.ProofExt), c.Proof, 0o644); err != nil {
-				return err
-			}
+		var dir string
+		switch c.Caller {
+		case "order-agent":
+			dir = "contracts"
+		case "inventory-agent":
+			dir = "inventory-contracts"
+		default:
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(s.dir, dir), 0o700); err != nil {
+			return err
+		}
+		if err := fileio.WriteAtomic(filepath.Join(s.dir, dir, c.Callee+stack.ProofExt), c.Proof, 0o644); err != nil {
+			return err
 		}
 	}
 	s.storefront = caller.New(s.ids["storefront"].Key, &http.Client{Timeout: 60 * time.Second}, nil)
@@ -149,7 +164,7 @@ func (s *processes) seed(ctx context.Context, logDir, keyDir string) error {
 	for _, c := range []struct {
 		client *caller.Client
 		what   string
-	}{{s.storefront, "storefront -> order-agent"}, {s.orderAgent, "order-agent -> payment-agent"}} {
+	}{{s.storefront, "storefront -> order-agent"}, {s.orderAgent, "order-agent -> payment-agent"}, {s.orderAgent, "order-agent -> inventory-agent"}} {
 		k, err := caller.ParseContract(s.bundles[c.what])
 		if err == nil {
 			err = c.client.Add(k)

@@ -55,7 +55,7 @@ func judgeOrder(o *placedOrder) (outcome, problem string) {
 		if o.Declined {
 			return "", "completed with a card the processor declines"
 		}
-		for _, a := range []string{order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel} {
+		for _, a := range []string{order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionConsume, order.ActionLabel} {
 			if !has(a) {
 				return "", "completed without its " + a + " receipt"
 			}

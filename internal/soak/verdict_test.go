@@ -27,7 +27,7 @@ func receiptsFor(actions ...string) map[string]uint64 {
 // break the soak's promise and expects the verdict to name it, and
 // accepts each honest outcome.
 func TestJudgeOrderRefusesEveryBrokenPromise(t *testing.T) {
-	all := receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel, order.ActionNotify)
+	all := receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionConsume, order.ActionLabel, order.ActionNotify)
 	cases := []struct {
 		name    string
 		o       placedOrder
@@ -41,9 +41,11 @@ func TestJudgeOrderRefusesEveryBrokenPromise(t *testing.T) {
 		{"completed without a charge", placedOrder{View: &order.View{Status: order.StatusCompleted, Receipts: all}}, "", "no charge"},
 		{"a declined card charged", placedOrder{Declined: true, View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Receipts: all}}, "", "declines"},
 		{"notify missing, unflagged", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch",
-			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel)}}, "", "notify"},
+			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionConsume, order.ActionLabel)}}, "", "notify"},
 		{"notify missing, flagged", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch", Flags: []string{"notify_failed"},
-			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel)}}, outcomeFlagged, ""},
+			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionConsume, order.ActionLabel)}}, outcomeFlagged, ""},
+		{"completed without consuming its stock", placedOrder{View: &order.View{Status: order.StatusCompleted, ChargeID: "ch",
+			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionCharge, order.ActionLabel, order.ActionNotify)}}, "", "inventory:consume receipt"},
 		{"payment failed, released", placedOrder{Declined: true, View: &order.View{Status: order.StatusPaymentFailed,
 			Receipts: receiptsFor(order.ActionCreate, order.ActionReserve, order.ActionRelease)}}, outcomeCompensated, ""},
 		{"payment failed, reservation kept", placedOrder{View: &order.View{Status: order.StatusPaymentFailed,

@@ -80,7 +80,8 @@ func StartAgents(ctx context.Context, w *World, cfg AgentsConfig) (*Agents, erro
 		a.stops = append(a.stops, func() { cancel(); <-done })
 		return nil
 	}
-	if err := start(roles.Inventory, "inventory-agent", roles.Config{Inventory: inventory.Config{Seed: cfg.Stock}}); err != nil {
+	standing := w.Contracts["inventory-agent -> inventory-agent"].Proof
+	if err := start(roles.Inventory, "inventory-agent", roles.Config{Inventory: inventory.Config{Seed: cfg.Stock}}, standing); err != nil {
 		return fail(err)
 	}
 	if err := start(roles.Payment, "payment-agent", roles.Config{}); err != nil {

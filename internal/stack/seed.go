@@ -45,10 +45,13 @@ type Grant struct {
 func (g Grant) What() string { return g.Caller + " -> " + g.Callee }
 
 // Grants are the seed's contracts: what the order agent may ask of each
-// agent, and the storefront of the order agent. No refund is granted.
+// agent, the storefront of the order agent, and the inventory agent's
+// standing grant for its own low-stock restocks (of at most the default
+// restock amount). No refund is granted.
 func Grants() []Grant {
 	return []Grant{
-		{"order-agent", "inventory-agent", []string{"inventory:reserve", "inventory:release", "inventory:check"}},
+		{"order-agent", "inventory-agent", []string{"inventory:reserve", "inventory:consume", "inventory:release", "inventory:check"}},
+		{"inventory-agent", "inventory-agent", []string{"inventory:restock:max_qty50"}},
 		{"order-agent", "payment-agent", []string{"payment:charge:max_10000usd"}},
 		{"order-agent", "fulfillment-agent", []string{"fulfillment:label", "fulfillment:notify"}},
 		{"storefront", "order-agent", []string{"order:create"}},

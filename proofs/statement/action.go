@@ -30,7 +30,9 @@ type ContractRef struct {
 // approving agent signs it.
 //
 //   - agent: the approving agent's did:key (the signer);
-//   - caller: the did:key of the agent that asked, different from agent;
+//   - caller: the did:key of the agent that asked; the agent itself for
+//     an action it takes on its own initiative, which only a standing
+//     grant (Contract.Standing) can cover;
 //   - contract: {"index":N,"leaf_hash":"<base64>"}, the contract relied on;
 //   - action: the scope name asked for, resource:action
 //     (scope.ParseAction);
@@ -139,9 +141,6 @@ func (a *Action) validate() error {
 	}
 	if err := checkDID(kindAction, "caller", a.Caller); err != nil {
 		return err
-	}
-	if a.Agent == a.Caller {
-		return invalid(kindAction, "caller", "same as agent")
 	}
 	if err := checkHash(kindAction, "contract.leaf_hash", a.Contract.LeafHash); err != nil {
 		return err

@@ -13,7 +13,8 @@ const kindContract = "contract"
 // limited time. The authority signs it.
 //
 //   - id: 128 random bits as 32 lower-case hex digits (see NewContractID);
-//   - issuer, subject, audience: did:keys, subject different from audience;
+//   - issuer, subject, audience: did:keys; a subject equal to the audience
+//     is a standing grant (see Standing);
 //   - scopes: 1 to scope.MaxScopes distinct scopes, each of which parses
 //     (scope.ValidateAll);
 //   - not_before, expires: expires after not_before, by at most MaxTTL;
@@ -28,6 +29,12 @@ type Contract struct {
 	Expires   time.Time
 	Time      time.Time
 }
+
+// Standing reports whether c is a standing grant: its subject is its
+// audience, so it grants that agent actions it takes on its own
+// initiative (such as the inventory agent's low-stock restock), each
+// recorded as an action whose caller is the agent itself.
+func (c *Contract) Standing() bool { return c.Subject == c.Audience }
 
 type contractJSON struct {
 	V         int      `json:"v"`
@@ -92,9 +99,6 @@ func (c *Contract) validate() error {
 		if err := checkDID(kindContract, f.name, f.did); err != nil {
 			return err
 		}
-	}
-	if c.Subject == c.Audience {
-		return invalid(kindContract, "audience", "same as subject")
 	}
 	if err := scope.ValidateAll(c.Scopes); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, kindContract, err)
