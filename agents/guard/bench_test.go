@@ -72,12 +72,12 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if err := f.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db, nil),
+	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db),
 		Receipts: receipt.NewWriter(payment.Key, stubAppender{}, time.Second), Verifier: &httpsig.Verifier{}, Logger: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	checks, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db, nil),
+	checks, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db),
 		Receipts: noReceipt{did: payment.DID}, Verifier: &httpsig.Verifier{}, Logger: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)
@@ -209,7 +209,7 @@ func BenchmarkFirstContact(b *testing.B) {
 	if err := f.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db, nil),
+	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(db),
 		Receipts: noReceipt{did: payment.DID}, Verifier: &httpsig.Verifier{}, Logger: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)

@@ -77,7 +77,7 @@ func newGuardWorld(f *testing.F) *guardWorld {
 	if w.laterBundle, err = w.l.Client.Bundle(context.Background(), w.later.Index, w.later.Index+1); err != nil {
 		f.Fatal(err)
 	}
-	g, err := guard.New(guard.Options{Follower: fl, Replay: replay.New(db, now), Receipts: receipt.NewWriter(w.agent.Key, w.l.Client, 5*time.Second),
+	g, err := guard.New(guard.Options{Follower: fl, Replay: replay.New(db), Receipts: receipt.NewWriter(w.agent.Key, w.l.Client, 5*time.Second),
 		Verifier: &httpsig.Verifier{Now: now}, Logger: zerolog.Nop(), Now: now})
 	if err != nil {
 		f.Fatal(err)

@@ -5,8 +5,8 @@
 //
 // In order, failing closed at each step:
 //  1. the body is within bounds; the RFC 9421 signature verifies against
-//     the caller's did:key, the body matches Content-Digest, created is
-//     within the skew window, and the nonce is new (401);
+//     the caller's did:key, the body matches Content-Digest, and created
+//     is within the skew window (401);
 //  2. the contract named in Ledger-Contract is in the followed log, and a
 //     tlog-proof it carries is consistent with it (403, or 503 if the log
 //     view is stale or caught forking);
@@ -14,7 +14,9 @@
 //     audience is this agent, and it is valid now (403);
 //  4. no revocation of it is in the view, and the view is fresh (403, 503);
 //  5. a scope covers the action and every constraint holds (403);
-//  6. the agent's signed action entry is appended and durable (503 if not);
+//  6. the nonce breaks no nonce rule (statement.NonceWindow) with an
+//     earlier approval of this caller's (401; see Guard.remember); the
+//     agent's signed action entry is appended and durable (503 if not);
 //     its index goes back in Ledger-Receipt, and only then does the handler
 //     run.
 //
@@ -56,7 +58,8 @@ const (
 	ReasonBodyTooLarge = "body_too_large"
 	// ReasonContractHeaderMalformed: Ledger-Contract does not parse (401).
 	ReasonContractHeaderMalformed = "contract_header_malformed"
-	// ReasonReplay: the signer's nonce was seen before (401).
+	// ReasonReplay: the signer's nonce was approved less than
+	// statement.NonceWindow ago (401).
 	ReasonReplay = "replay"
 	// ReasonReplayStoreUnavailable: the nonce could not be recorded (503).
 	ReasonReplayStoreUnavailable = "replay_store_unavailable"
@@ -203,13 +206,6 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return nil, &refusal{status: http.StatusUnauthorized, reason: ReasonContractHeaderMalformed, detail: err.Error(), caller: caller}
 	}
-	// Keep the nonce for as long as the signature could still verify.
-	if err := g.o.Replay.Remember(caller, sig.Nonce, sig.ReplayUntil); err != nil {
-		if errors.Is(err, replay.ErrReplay) {
-			return nil, &refusal{status: http.StatusUnauthorized, reason: ReasonReplay, detail: "this signed request was already received", caller: caller}
-		}
-		return nil, &refusal{status: http.StatusServiceUnavailable, reason: ReasonReplayStoreUnavailable, detail: "cannot record the nonce", caller: caller}
-	}
 	// Step 2: the contract is in the log.
 	c, err := g.contract(ctx, ref, bundle)
 	if err != nil {
@@ -225,9 +221,15 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if !d.Allowed {
 		return nil, g.verifyRefusal(&verify.Refusal{Reason: d.Reason, Detail: d.Detail}, caller, c.Statement.ID)
 	}
-	// Step 6: the approval is in the ledger before anything is done.
+	// Step 6: the nonce is new under the nonce rule, and the approval is
+	// in the ledger, before anything is done.
+	at := g.o.Now().UTC()
+	if no := g.remember(sig, at); no != nil {
+		no.contract = c.Statement.ID
+		return nil, no
+	}
 	st := statement.Action{Caller: caller, Contract: statement.ContractRef{Index: c.Index, LeafHash: c.LeafHash},
-		Action: action, ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sig.BodyDigest[:]), Nonce: sig.Nonce, Time: g.o.Now().UTC()}
+		Action: action, ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sig.BodyDigest[:]), Nonce: sig.Nonce, Time: at}
 	if req.HasAmount {
 		st.Amount, st.Currency = &req.Amount, req.Currency
 	}
@@ -247,6 +249,46 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		return nil, r
 	}
 	return &Approval{Caller: caller, Contract: c, Request: req, Receipt: rec, Nonce: sig.Nonce, Body: body}, nil
+}
+
+// remember records the nonce of sig, a request the guard is about to
+// approve with the recorded time at, or refuses it. It is how the guard
+// keeps the nonce rule (statement.NonceWindow, W): no two approvals of one
+// caller's nonce recorded less than W apart.
+//
+// The guard reads its clock once for the nonce and the action entry: at is
+// both the time the store judges the nonce against and the action's
+// recorded time. It remembers (caller, nonce) until
+//
+//	u = max(statement.NonceReusableAt(at), sig.ReplayUntil + 1ns) >= at + W.
+//
+// Let approvals 1 and 2 of one nonce from one caller be recorded at t1 and
+// t2, with 1's Remember committed first (the store admits one of two
+// concurrent Remembers). 2 was admitted, so at t2 the store no longer
+// remembered 1: t2 >= u1 >= t1 + W, hence t2 - t1 >= W and the two do not
+// clash. A clock stepped back only refuses more (t2 < t1 < u1). This holds
+// across restarts, since the store is persistent (its Badger TTL counts
+// the same span plus a second on the wall clock, so it never drops a key
+// early for an agent on the wall clock), and whatever created
+// and expires the caller signed: they enter u only through ReplayUntil,
+// which only lengthens it. The second term keeps the same signed request
+// refused for as long as its signature verifies, whatever the Verifier's
+// skew.
+func (g *Guard) remember(sig *httpsig.Verified, at time.Time) *refusal {
+	until := statement.NonceReusableAt(at)
+	if last := sig.ReplayUntil.Add(time.Nanosecond); last.After(until) {
+		until = last // the signature still verifies at ReplayUntil itself
+	}
+	err := g.o.Replay.Remember(sig.KeyID, sig.Nonce, at, until)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, replay.ErrReplay):
+		return &refusal{status: http.StatusUnauthorized, reason: ReasonReplay, caller: sig.KeyID,
+			detail: "this nonce was already used by this caller within " + statement.NonceWindow.String()}
+	default:
+		return &refusal{status: http.StatusServiceUnavailable, reason: ReasonReplayStoreUnavailable, detail: "cannot record the nonce", caller: sig.KeyID}
+	}
 }
 
 // contract finds the contract a request names. A reference the view does

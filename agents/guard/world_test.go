@@ -99,7 +99,7 @@ type agentConfig struct {
 	ledger    *ledgerWorld
 	dir       string           // Badger and follower state; kept across restarts
 	receiptTo receipt.Appender // default: the ledger
-	now       func() time.Time // default: time.Now
+	now       func() time.Time // the guard's, verifier's and follower's clock; default: time.Now
 	addr      string           // listen address; default: any free port
 }
 
@@ -129,9 +129,9 @@ func startAgent(t *testing.T, cfg agentConfig) *agent {
 	}
 	g, err := guard.New(guard.Options{
 		Follower: f,
-		Replay:   replay.New(db, nil),
+		Replay:   replay.New(db),
 		Receipts: receipt.NewWriter(cfg.id.Key, to, 2*time.Second),
-		Verifier: &httpsig.Verifier{},
+		Verifier: &httpsig.Verifier{Now: cfg.now},
 		Logger:   zerolog.Nop(),
 		Now:      cfg.now,
 	})

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		// refresh succeeds.
 		n.Logger.Warn().Err(err).Msg("first refresh of the ledger view failed")
 	}
-	if n.Guard, err = guard.New(guard.Options{Follower: n.Follower, Replay: replay.New(db, nil),
+	if n.Guard, err = guard.New(guard.Options{Follower: n.Follower, Replay: replay.New(db),
 		Receipts: receipt.NewWriter(cfg.Key, lc, 5*time.Second), Verifier: &httpsig.Verifier{},
 		Logger: n.Logger, Registerer: n.Registry}); err != nil {
 		return fail(err)

@@ -32,7 +32,7 @@ func TestMountedBehindRealGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(e.db, nil), Receipts: receipt.NewWriter(e.self.Key, w.client, 5*time.Second),
+	g, err := guard.New(guard.Options{Follower: f, Replay: replay.New(e.db), Receipts: receipt.NewWriter(e.self.Key, w.client, 5*time.Second),
 		Verifier: &httpsig.Verifier{}, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)

@@ -210,7 +210,7 @@ func (w *guardWorld) start() error {
 	w.order = caller.New(w.orderID.Key, nil, nil)
 	handle := func(rw http.ResponseWriter, r *http.Request, _ *guard.Approval) { rw.WriteHeader(http.StatusOK) }
 	mk := func(rec guard.Recorder) (http.Handler, error) {
-		g, err := guard.New(guard.Options{Follower: w.follower, Replay: replay.New(w.db, nil), Receipts: rec,
+		g, err := guard.New(guard.Options{Follower: w.follower, Replay: replay.New(w.db), Receipts: rec,
 			Verifier: &httpsig.Verifier{}, Logger: zerolog.Nop()})
 		if err != nil {
 			return nil, err

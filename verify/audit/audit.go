@@ -40,8 +40,11 @@
 //
 // Actions (§9); all that apply are reported:
 //   - unregistered_identity: the caller is not registered;
-//   - nonce_reused: the caller, agent and nonce were used by an earlier
-//     action (Detail names its index);
+//   - nonce_reused: an earlier action of the same agent for the same
+//     caller has the same nonce and a time less than
+//     statement.NonceWindow from this one's, before or after (Detail names
+//     its index). Only the recorded times count, so a caller cannot make
+//     an agent that keeps the rule break it;
 //   - contract_not_in_log: the contract reference is not a contract that
 //     took effect at a lower index (Reason later_index, not_a_contract
 //     or leaf_mismatch); the checks below need the contract and are
@@ -153,7 +156,7 @@ func New(authority string, skew time.Duration) *Engine {
 		skew:  skew,
 		limit: MaxViolations,
 		s: State{Authority: authority, Agents: map[string]Agent{}, Names: map[string]uint64{},
-			Contracts: map[string]Contract{}, Revoked: map[string]uint64{}, Nonces: map[string]uint64{},
+			Contracts: map[string]Contract{}, Revoked: map[string]uint64{}, Nonces: map[string][]NonceUse{},
 			Violations: []Violation{}},
 		byIndex: map[uint64]string{},
 		byID:    map[string]uint64{},
@@ -359,12 +362,7 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 	if _, ok := e.s.Agents[a.Caller]; !ok {
 		c.add(KindUnregisteredIdentity, ReasonCaller, "caller %s is not registered before index %d", a.Caller, c.index)
 	}
-	key := a.Caller + "|" + a.Agent + "|" + a.Nonce
-	if idx, ok := e.s.Nonces[key]; ok {
-		c.add(KindNonceReused, "", "nonce %q from %s was used at index %d", a.Nonce, a.Caller, idx)
-	} else {
-		e.s.Nonces[key] = c.index
-	}
+	e.nonce(c, a)
 	ct, leaf, ok := e.contractAt(c, a.Contract)
 	if !ok {
 		return
@@ -389,6 +387,25 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 	if d := scope.Grants(ct.Scopes, a.Request()); !d.Allowed {
 		c.add(KindNotCovered, string(d.Reason), "%s", d.Detail)
 	}
+}
+
+// nonce checks the nonce rule (statement.NonceWindow), the one the
+// agents' guards keep: an action breaks it if an earlier action of the
+// same agent for the same caller, with the same nonce, has a recorded time
+// less than NonceWindow from its own, before or after. Every use is kept,
+// so the rule holds pairwise whatever order the times come in; the
+// violation names the first clashing use.
+func (e *Engine) nonce(c *checker, a *statement.Action) {
+	key := a.Caller + "|" + a.Agent + "|" + a.Nonce
+	uses := e.s.Nonces[key]
+	for _, u := range uses {
+		if statement.NoncesClash(u.Time, a.Time) {
+			c.add(KindNonceReused, "", "nonce %q from %s was used at index %d, recorded %v apart, within the nonce window of %v",
+				a.Nonce, a.Caller, u.Index, a.Time.Sub(u.Time).Abs(), statement.NonceWindow)
+			break
+		}
+	}
+	e.s.Nonces[key] = append(uses, NonceUse{Index: c.index, Time: a.Time})
 }
 
 // contractAt returns the contract ref names, if it took effect at a lower

@@ -99,7 +99,9 @@ func TestResumeRefusesInconsistentState(t *testing.T) {
 			s.Contracts[someLeaf] = c
 		},
 		"revoked unknown": func(s *State) { s.Revoked["x"] = 1 },
-		"nonce future":    func(s *State) { s.Nonces["a|b|c"] = s.Next },
+		"nonce future":    func(s *State) { s.Nonces["a|b|c"] = []NonceUse{{Index: s.Next, Time: t0}} },
+		"nonce no uses":   func(s *State) { s.Nonces["a|b|c"] = []NonceUse{} },
+		"nonce order":     func(s *State) { s.Nonces["a|b|c"] = []NonceUse{{Index: 6, Time: t0}, {Index: 5, Time: t0}} },
 		"violation order": func(s *State) { s.Violations[0], s.Violations[1] = s.Violations[1], s.Violations[0] },
 	} {
 		s := e.State()

@@ -58,14 +58,22 @@ type Contract struct {
 	Expires   time.Time `json:"expires"`
 }
 
+// NonceUse is one action's use of a nonce: its index and recorded time.
+type NonceUse struct {
+	Index uint64    `json:"index"`
+	Time  time.Time `json:"time"`
+}
+
 // State is everything an audit knows after entries [0, Next). It is plain
 // data: marshal it with encoding/json, store it, and pass it to Resume to
 // go on from Next.
 //
 // Growth: Agents and Names grow with registrations, Contracts with
-// contracts, Revoked with revocations, and Nonces with actions (one key of
-// at most about 400 bytes per action), so a long-lived log's state grows
-// linearly with its actions. Violations is capped at MaxViolations; later
+// contracts, Revoked with revocations, and Nonces with actions (one use
+// per action, under a key of at most about 400 bytes), so a long-lived
+// log's state grows linearly with its actions. Checking an action's nonce
+// costs one comparison per earlier use of the same key; honest agents
+// leave one use per key. Violations is capped at MaxViolations; later
 // ones are only counted in DroppedViolations.
 type State struct {
 	// Next is the index of the next entry to audit.
@@ -82,9 +90,10 @@ type State struct {
 	// Revoked maps a contract's leaf hash to the index of its first
 	// revocation.
 	Revoked map[string]uint64 `json:"revoked"`
-	// Nonces maps "caller|agent|nonce" to the index of the first action
-	// that used it.
-	Nonces map[string]uint64 `json:"nonces"`
+	// Nonces maps "caller|agent|nonce" to every action that used it, in
+	// index order. (A state saved before the nonce rule, with one index
+	// per key, does not unmarshal: audit again from the start.)
+	Nonces map[string][]NonceUse `json:"nonces"`
 	// Counts counts the entries audited so far.
 	Counts Counts `json:"counts"`
 	// Violations lists the violations found, in index order.
@@ -100,7 +109,10 @@ func (s State) clone() State {
 	out.Agents = cloneMap(s.Agents)
 	out.Names = cloneMap(s.Names)
 	out.Revoked = cloneMap(s.Revoked)
-	out.Nonces = cloneMap(s.Nonces)
+	out.Nonces = make(map[string][]NonceUse, len(s.Nonces))
+	for k, us := range s.Nonces {
+		out.Nonces[k] = slices.Clone(us)
+	}
 	out.Contracts = make(map[string]Contract, len(s.Contracts))
 	for k, c := range s.Contracts {
 		c.Scopes = slices.Clone(c.Scopes)
@@ -169,9 +181,14 @@ func (s *State) check() (byIndex map[uint64]string, byID map[string]uint64, err 
 			return nil, nil, bad("revocation of %q at %d inconsistent", leaf, idx)
 		}
 	}
-	for k, idx := range s.Nonces {
-		if idx >= s.Next {
-			return nil, nil, bad("nonce %q at %d not before next %d", k, idx, s.Next)
+	for k, us := range s.Nonces {
+		if len(us) == 0 {
+			return nil, nil, bad("nonce %q has no uses", k)
+		}
+		for i, u := range us {
+			if u.Index >= s.Next || (i > 0 && u.Index <= us[i-1].Index) {
+				return nil, nil, bad("nonce %q: use at %d out of order or not before next %d", k, u.Index, s.Next)
+			}
 		}
 	}
 	for i, v := range s.Violations {
