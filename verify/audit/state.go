@@ -64,7 +64,8 @@ type Contract struct {
 //
 // Growth: Agents and Names grow with registrations, Contracts with
 // contracts, Revoked with revocations, and Nonces with actions (one key of
-// at most about 400 bytes per action), so a long-lived log's state grows
+// at most about 400 bytes per action) and Charges with charges (about 300
+// bytes each, and 80 more per refund), so a long-lived log's state grows
 // linearly with its actions. Violations is capped at MaxViolations; later
 // ones are only counted in DroppedViolations.
 type State struct {
@@ -85,6 +86,9 @@ type State struct {
 	// Nonces maps "caller|agent|nonce" to the index of the first action
 	// that used it.
 	Nonces map[string]uint64 `json:"nonces"`
+	// Charges holds every payment:charge action, by index, and the
+	// refunds counted against it.
+	Charges Charges `json:"charges"`
 	// Counts counts the entries audited so far.
 	Counts Counts `json:"counts"`
 	// Violations lists the violations found, in index order.
@@ -101,6 +105,7 @@ func (s State) clone() State {
 	out.Names = cloneMap(s.Names)
 	out.Revoked = cloneMap(s.Revoked)
 	out.Nonces = cloneMap(s.Nonces)
+	out.Charges = s.Charges.clone()
 	out.Contracts = make(map[string]Contract, len(s.Contracts))
 	for k, c := range s.Contracts {
 		c.Scopes = slices.Clone(c.Scopes)
@@ -113,8 +118,8 @@ func (s State) clone() State {
 	return out
 }
 
-func cloneMap[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
 	maps.Copy(out, m)
 	return out
 }
@@ -172,6 +177,22 @@ func (s *State) check() (byIndex map[uint64]string, byID map[string]uint64, err 
 	for k, idx := range s.Nonces {
 		if idx >= s.Next {
 			return nil, nil, bad("nonce %q at %d not before next %d", k, idx, s.Next)
+		}
+	}
+	for idx, ch := range s.Charges {
+		if idx >= s.Next {
+			return nil, nil, bad("charge at %d not before next %d", idx, s.Next)
+		}
+		if _, err := proofs.ParseHash(ch.LeafHash); err != nil {
+			return nil, nil, bad("charge at %d: %v", idx, err)
+		}
+		if ch.Amount < 0 || ch.Refunded < 0 || ch.Refunded > ch.Amount {
+			return nil, nil, bad("charge at %d: %d refunded of %d", idx, ch.Refunded, ch.Amount)
+		}
+		for d, r := range ch.Refunds {
+			if r <= idx || r >= s.Next {
+				return nil, nil, bad("refund %q of the charge at %d: index %d out of range", d, idx, r)
+			}
 		}
 	}
 	for i, v := range s.Violations {
