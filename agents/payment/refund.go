@@ -36,8 +36,9 @@ type RefundResponse struct {
 // is recorded, and refuses with nothing recorded:
 //   - 404 refund_not_your_charge: no charge of this caller has the id.
 //     The answer is the same whether the charge does not exist or is
-//     another caller's, and is given before the charge's lock is taken, so
-//     that neither the answer nor its timing tells one from the other;
+//     another caller's. It is given after one store read and before the
+//     charge's lock is taken, so it never waits on the owner's refunds,
+//     and its timing differs only by decoding the record;
 //   - 409 idempotency_conflict: the key was used for another refund, or
 //     for this one with another body (a retry repeats the body byte for
 //     byte, because the log tells refunds apart by their args_digest);
