@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/agentledger/agentledger/agents/caller"
 	"github.com/agentledger/agentledger/agents/contractref"
+	"github.com/agentledger/agentledger/agents/guard"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
@@ -335,4 +337,60 @@ func cloneRequest(t *testing.T, req *http.Request, body []byte) *http.Request {
 	c.Body = io.NopCloser(bytes.NewReader(body))
 	c.ContentLength = int64(len(body))
 	return c
+}
+
+// TestBindRefusesBeforeAnythingIsRecorded: a Bind's refusal is answered
+// with its own status and reason, nothing reaches the ledger and the
+// handler does not run; an approval it binds names its target in the
+// action entry, and its Release runs once, after the handler.
+func TestBindRefusesBeforeAnythingIsRecorded(t *testing.T) {
+	s := newSeed(t)
+	refund := s.w.issue(s.order, s.payment, time.Now(), time.Hour, "payment:refund")
+	if err := s.orderClient.Add(refund); err != nil {
+		t.Fatal(err)
+	}
+	var released, ranAtRelease atomic.Int64
+	var pay *agent
+	bind := func(_ context.Context, caller string, body []byte) (guard.Binding, error) {
+		if caller != s.order.DID {
+			t.Errorf("bind got caller %s", caller)
+		}
+		if bytes.Contains(body, []byte(`"amount":13,`)) {
+			return guard.Binding{}, &guard.Refusal{Status: http.StatusNotFound, Reason: "not_yours", Detail: "no such thing of yours"}
+		}
+		return guard.Binding{Target: &refund.Ref, Release: func() { released.Add(1); ranAtRelease.Store(pay.ran.Load()) }}, nil
+	}
+	pay = startAgent(t, agentConfig{id: s.payment, ledger: s.w, dir: t.TempDir(), bind: bind})
+	url := pay.url + "/v1/bound-refund"
+	s.refused(t, pay, signed(t, s.orderClient, url, refund, chargeBody(13, "USD")), http.StatusNotFound, "not_yours")
+	if released.Load() != 0 {
+		t.Fatal("a refused bind's release ran")
+	}
+
+	got := do(t, signed(t, s.orderClient, url, refund, chargeBody(14, "USD")))
+	if got.status != http.StatusOK || got.receipt == "" {
+		t.Fatalf("bound refund: %+v", got)
+	}
+	if released.Load() != 1 || ranAtRelease.Load() != 1 {
+		t.Fatalf("release ran %d times, after %d handler runs", released.Load(), ranAtRelease.Load())
+	}
+	idx, _, err := contractref.ParseReceipt(got.receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.w.log.Entry(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := envelope.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := statement.ParseAction(env.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Target == nil || *a.Target != refund.Ref {
+		t.Fatalf("action entry target %+v, want %+v", a.Target, refund.Ref)
+	}
 }

@@ -15,8 +15,11 @@
 //  4. no revocation of it is in the view, and the view is fresh (403, 503);
 //  5. a scope covers the action and every constraint holds (403);
 //  6. the nonce breaks no nonce rule (statement.NonceWindow) with an
-//     earlier approval of this caller's (401; see Guard.remember); the
-//     agent's signed action entry is appended and durable (503 if not);
+//     earlier approval of this caller's (401; see Guard.remember);
+//  7. for an action that acts on an earlier one (a refund on its charge),
+//     the agent's Bind finds that entry and may refuse with its own reason;
+//     the entry goes into the approval as its target;
+//  8. the agent's signed action entry is appended and durable (503 if not);
 //     its index goes back in Ledger-Receipt, and only then does the handler
 //     run.
 //
@@ -85,8 +88,41 @@ type Approval struct {
 	Request  scope.Request
 	Receipt  receipt.Receipt
 	Nonce    string
-	Body     []byte // the verified body
+	Body     []byte              // the verified body
+	Target   *statement.EntryRef // what the Bind found, in the action entry too; nil without one
+	release  func()
 }
+
+// Bind is step 6 for an action that acts on an earlier action entry, such
+// as a refund on its charge. It runs after the contract allowed the
+// request and before the approval is recorded, so that the approval's
+// action entry can name that entry (statement.Action.Target) and an
+// auditor can check the business rule from the log alone.
+//
+// A Bind that refuses returns a *Refusal: the guard answers it, logs it
+// and counts it like its own refusals, and records nothing. Any other
+// error is answered 503 internal. A Binding's Release, if set, is called
+// exactly once, after the handler returned or when the approval could not
+// be recorded; a Bind can hold locks until then, so that what it checked
+// still holds when the handler acts.
+type Bind func(ctx context.Context, caller string, body []byte) (Binding, error)
+
+// Binding is what a Bind found.
+type Binding struct {
+	Target  *statement.EntryRef
+	Release func()
+}
+
+// Refusal is a Bind's refusal: Status, and {"error":Reason,"message":Detail}.
+// A refusal MUST NOT tell a caller anything its contract does not entitle
+// it to know, such as whether another caller's record exists.
+type Refusal struct {
+	Status int
+	Reason string
+	Detail string
+}
+
+func (r *Refusal) Error() string { return r.Reason + ": " + r.Detail }
 
 // Handler serves an approved request. The approval's receipt is already
 // in the ledger.
@@ -164,14 +200,24 @@ type refusal struct {
 // Protect returns a handler that serves action (a scope name such as
 // "payment:charge") through h only when the request passes every check.
 func (g *Guard) Protect(action string, values Values, h Handler) http.Handler {
+	return g.ProtectBound(action, values, nil, h)
+}
+
+// ProtectBound is Protect for an action that acts on an earlier action
+// entry: bind (step 6) finds it, or refuses, before the approval is
+// recorded. A nil bind is Protect.
+func (g *Guard) ProtectBound(action string, values Values, bind Bind, h Handler) http.Handler {
 	if _, _, err := scope.ParseAction(action); err != nil {
 		panic("guard: invalid action " + action) // a programming error, caught at start-up
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, ref := g.check(r.Context(), w, r, action, values)
+		a, ref := g.check(r.Context(), w, r, action, values, bind)
 		if ref != nil {
 			g.refuse(w, ref)
 			return
+		}
+		if a.release != nil {
+			defer a.release()
 		}
 		v, err := contractref.FormatReceipt(a.Receipt.Index, a.Receipt.LeafHash)
 		if err == nil {
@@ -182,8 +228,8 @@ func (g *Guard) Protect(action string, values Values, h Handler) http.Handler {
 	})
 }
 
-// check runs steps 1 to 6 and returns the approval, or why not.
-func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Request, action string, values Values) (*Approval, *refusal) {
+// check runs steps 1 to 7 and returns the approval, or why not.
+func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Request, action string, values Values, bind Bind) (*Approval, *refusal) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.o.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -221,14 +267,27 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if !d.Allowed {
 		return nil, g.verifyRefusal(&verify.Refusal{Reason: d.Reason, Detail: d.Detail}, caller, c.Statement.ID)
 	}
-	// Step 6: the nonce is new under the nonce rule, and the approval is
-	// in the ledger, before anything is done.
+	// Step 6: the nonce is new under the nonce rule.
 	at := g.o.Now().UTC()
 	if no := g.remember(sig, at); no != nil {
 		no.contract = c.Statement.ID
 		return nil, no
 	}
-	st := statement.Action{Caller: caller, Contract: statement.ContractRef{Index: c.Index, LeafHash: c.LeafHash},
+	// Step 7: the earlier entry this request acts on, if any.
+	var b Binding
+	if bind != nil {
+		var err error
+		if b, err = bind(ctx, caller, body); err != nil {
+			var br *Refusal
+			if errors.As(err, &br) {
+				return nil, &refusal{status: br.Status, reason: br.Reason, detail: br.Detail, caller: caller, contract: c.Statement.ID}
+			}
+			return nil, &refusal{status: http.StatusServiceUnavailable, reason: verify.ReasonInternal,
+				detail: "the agent could not check the request", caller: caller, contract: c.Statement.ID}
+		}
+	}
+	// Step 8: the approval is in the ledger before anything is done.
+	st := statement.Action{Target: b.Target, Caller: caller, Contract: statement.ContractRef{Index: c.Index, LeafHash: c.LeafHash},
 		Action: action, ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sig.BodyDigest[:]), Nonce: sig.Nonce, Time: at}
 	if req.HasAmount {
 		st.Amount, st.Currency = &req.Amount, req.Currency
@@ -238,6 +297,9 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	}
 	rec, err := g.o.Receipts.Record(ctx, st)
 	if err != nil {
+		if b.Release != nil {
+			b.Release()
+		}
 		r := &refusal{status: http.StatusServiceUnavailable, reason: ReasonLedgerUnavailable,
 			detail: "the approval could not be recorded in the ledger; nothing was done", caller: caller, contract: c.Statement.ID}
 		// The ledger's own Retry-After (this agent over its write rate, or
@@ -248,7 +310,8 @@ func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		}
 		return nil, r
 	}
-	return &Approval{Caller: caller, Contract: c, Request: req, Receipt: rec, Nonce: sig.Nonce, Body: body}, nil
+	return &Approval{Caller: caller, Contract: c, Request: req, Receipt: rec, Nonce: sig.Nonce, Body: body,
+		Target: b.Target, release: b.Release}, nil
 }
 
 // remember records the nonce of sig, a request the guard is about to

@@ -80,7 +80,8 @@ func (w *ledgerWorld) issue(subject, audience fixture.Identity, start time.Time,
 }
 
 // agent is a payment agent server: its own key, Badger store, follower,
-// receipts and guard, serving charge, refund and chargeback.
+// receipts and guard, serving charge, refund and chargeback, and a refund
+// bound by agentConfig.bind at /v1/bound-refund.
 type agent struct {
 	t        *testing.T
 	id       fixture.Identity
@@ -101,6 +102,7 @@ type agentConfig struct {
 	receiptTo receipt.Appender // default: the ledger
 	now       func() time.Time // the guard's, verifier's and follower's clock; default: time.Now
 	addr      string           // listen address; default: any free port
+	bind      guard.Bind       // for /v1/bound-refund; default: none
 }
 
 func startAgent(t *testing.T, cfg agentConfig) *agent {
@@ -150,6 +152,7 @@ func startAgent(t *testing.T, cfg agentConfig) *agent {
 	mux.Handle("POST /v1/charge", g.Protect("payment:charge", amountValues, handler))
 	mux.Handle("POST /v1/refund", g.Protect("payment:refund", amountValues, handler))
 	mux.Handle("POST /v1/chargeback", g.Protect("payment:chargeback", amountValues, handler))
+	mux.Handle("POST /v1/bound-refund", g.ProtectBound("payment:refund", amountValues, cfg.bind, handler))
 	srv := httptest.NewUnstartedServer(mux)
 	if cfg.addr != "" {
 		ln, err := net.Listen("tcp", cfg.addr)

@@ -75,7 +75,7 @@ func (s *Service) charge(ctx context.Context, a *guard.Approval) answer {
 		}
 		ch = ChargeRecord{ID: ch.ID, Caller: a.Caller, OrderID: req.OrderID, IdempotencyKey: req.IdempotencyKey,
 			Amount: req.Amount, Currency: req.Currency, CardLast4: last4(req.Card), Status: StatusPending,
-			ReceiptIndex: a.Receipt.Index, Time: s.now().UTC()}
+			ReceiptIndex: a.Receipt.Index, ReceiptLeafHash: a.Receipt.LeafHash.String(), Time: s.now().UTC()}
 		rc.ChargeID, rc.Outcome = ch.ID, "pending"
 		// The pending charge, its key and the receipt land together
 		// before the processor is asked.

@@ -2,9 +2,11 @@ package payment
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/agentledger/agentledger/agents/guard"
+	"github.com/agentledger/agentledger/agents/jsonapi"
 	"github.com/agentledger/agentledger/agents/receipt"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/proofs"
@@ -85,11 +88,17 @@ func (w *world) reopen() {
 // agent's signed action entry for body and returns the approval.
 func (w *world) approve(action string, body []byte) *guard.Approval {
 	w.t.Helper()
+	return w.approveBound(action, body, nil)
+}
+
+// approveBound is approve for an approval whose Bind found target.
+func (w *world) approveBound(action string, body []byte, target *statement.EntryRef) *guard.Approval {
+	w.t.Helper()
 	values := ChargeValues
 	if action == ActionRefund {
 		values = RefundValues
 	}
-	spec := fixture.ActionSpec{Caller: w.caller.DID, Contract: w.ref, Action: action, Body: body, Nonce: nonce(), Time: t0}
+	spec := fixture.ActionSpec{Caller: w.caller.DID, Contract: w.ref, Action: action, Body: body, Target: target, Nonce: nonce(), Time: t0}
 	if req, err := values(nil, body); err == nil {
 		spec.Amount, spec.Currency = fixture.Int64(req.Amount), req.Currency
 	}
@@ -102,19 +111,41 @@ func (w *world) approve(action string, body []byte) *guard.Approval {
 	w.entries = append(w.entries, entry)
 	index := uint64(len(w.entries) - 1)
 	return &guard.Approval{Caller: w.caller.DID, Receipt: receipt.Receipt{Index: index, LeafHash: proofs.LeafHash(entry)},
-		Nonce: spec.Nonce, Body: body}
+		Nonce: spec.Nonce, Body: body, Target: target}
 }
 
-// call approves body and runs the handler of action on it.
+// call does what the guard does with a request of action from w.caller:
+// for a refund, RefundBind first (its refusal answered as the guard
+// answers it, with nothing recorded); then the approval and the handler.
 func (w *world) call(action string, body []byte) (int, []byte) {
 	w.t.Helper()
-	a := w.approve(action, body)
+	var b guard.Binding
+	if action == ActionRefund {
+		var err error
+		if b, err = w.svc.RefundBind(context.Background(), w.caller.DID, body); err != nil {
+			return refusalAnswer(w.t, err)
+		}
+		defer b.Release()
+	}
+	a := w.approveBound(action, body, b.Target)
 	h := w.svc.ChargeHandler()
 	if action == ActionRefund {
 		h = w.svc.RefundHandler()
 	}
 	rec := httptest.NewRecorder()
 	h(rec, httptest.NewRequest(http.MethodPost, "/"+action, bytes.NewReader(body)), a)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// refusalAnswer is the guard's answer to a Bind's refusal.
+func refusalAnswer(t *testing.T, err error) (int, []byte) {
+	t.Helper()
+	var r *guard.Refusal
+	if !errors.As(err, &r) {
+		t.Fatalf("bind: %v, want a *guard.Refusal", err)
+	}
+	rec := httptest.NewRecorder()
+	jsonapi.WriteJSON(rec, r.Status, jsonapi.Error{Error: r.Reason, Message: r.Detail})
 	return rec.Code, rec.Body.Bytes()
 }
 

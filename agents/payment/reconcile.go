@@ -10,6 +10,7 @@ import (
 	"github.com/agentledger/agentledger/proofs/envelope"
 	"github.com/agentledger/agentledger/proofs/statement"
 	"github.com/agentledger/agentledger/verify"
+	"github.com/agentledger/agentledger/verify/audit"
 )
 
 // Kinds of Difference.
@@ -37,6 +38,17 @@ const (
 	// DiffDuplicateCharge: a second succeeded charge for an order of the
 	// same caller, under another idempotency key: a customer charged twice.
 	DiffDuplicateCharge = "duplicate_charge"
+	// DiffRefundNotYourCharge: a refund entry of this agent breaks the
+	// refund rule as an auditor checks it (audit.KindRefundNotYourCharge:
+	// its target is not a charge entry of this agent for the same
+	// caller), or a refund record is of another caller's charge, or its
+	// entry names another charge's entry.
+	DiffRefundNotYourCharge = audit.KindRefundNotYourCharge
+	// DiffRefundExceedsCharge: the refund entries of one charge exceed it
+	// or are in another currency (audit.KindRefundExceedsCharge), or the
+	// succeeded and pending refund records of one charge add up to more
+	// than it.
+	DiffRefundExceedsCharge = audit.KindRefundExceedsCharge
 )
 
 // Difference is one disagreement between the agent's records and the
@@ -72,7 +84,10 @@ func (r *Report) add(d Difference) { r.Differences = append(r.Differences, d) }
 // indexes. Every payment:charge and payment:refund entry signed by this
 // agent must have a receipt record with the same action, caller,
 // args_digest, amount and currency; every receipt, charge and refund
-// record must have its entry.
+// record must have its entry. The refund entries must keep the auditor's
+// refund rule (audit.Charges, applied to this agent's entries), and every
+// refund record must be of a charge of its own caller, under an entry that
+// names that charge's entry.
 func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index uint64, entry []byte) bool)) Report {
 	var rep Report
 	receipts := map[uint64]ReceiptRecord{}
@@ -81,6 +96,7 @@ func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index u
 	}
 	rep.Receipts = len(receipts)
 	actions := map[uint64]*statement.Action{}
+	charges := audit.Charges{}
 	for index, entry := range entries {
 		rep.Entries++
 		if rep.Err = ctx.Err(); rep.Err != nil {
@@ -96,6 +112,9 @@ func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index u
 		}
 		rep.Actions++
 		actions[index] = a
+		for _, v := range charges.Apply(index, entry, a) {
+			rep.add(Difference{Kind: v.Kind, Index: index, Detail: v.Reason + ": " + v.Detail})
+		}
 		rc, ok := receipts[index]
 		if !ok {
 			rep.add(Difference{Kind: DiffMissingRecord, Index: index, Detail: a.Action + " entry with no record of what was done"})
@@ -122,8 +141,10 @@ func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index u
 	}
 	defer sortDifferences(&rep)
 	charged := map[[2]string]string{} // caller, order id -> the succeeded charge
+	records := map[string]ChargeRecord{}
 	rep.Err = s.store.Charges(func(c ChargeRecord) error {
 		rep.Charges++
+		records[c.ID] = c
 		checkRecord(&rep, actions, receipts, ActionCharge, c.ReceiptIndex, c.Amount, c.Currency, c.Status, Difference{ChargeID: c.ID})
 		if c.Status != StatusSucceeded {
 			return nil
@@ -141,9 +162,28 @@ func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index u
 	if rep.Err != nil {
 		return rep
 	}
+	refunded := map[string]int64{} // charge id -> succeeded and pending refunds
 	rep.Err = s.store.Refunds(func(r RefundRecord) error {
 		rep.Refunds++
-		checkRecord(&rep, actions, receipts, ActionRefund, r.ReceiptIndex, r.Amount, r.Currency, r.Status, Difference{ChargeID: r.ChargeID, RefundID: r.ID})
+		d := Difference{ChargeID: r.ChargeID, RefundID: r.ID}
+		checkRecord(&rep, actions, receipts, ActionRefund, r.ReceiptIndex, r.Amount, r.Currency, r.Status, d)
+		d.Index, d.Kind = r.ReceiptIndex, DiffRefundNotYourCharge
+		ch, ok := records[r.ChargeID]
+		switch a := actions[r.ReceiptIndex]; {
+		case !ok || ch.Caller != r.Caller:
+			d.Detail = "a refund for " + r.Caller + " of a charge that is not its own"
+			rep.add(d)
+			return nil
+		case a != nil && a.Action == ActionRefund && (a.Target == nil || a.Target.Index != ch.ReceiptIndex):
+			d.Detail = fmt.Sprintf("the refund's entry does not name its charge's entry %d", ch.ReceiptIndex)
+			rep.add(d)
+		}
+		if r.Status != StatusFailed {
+			if refunded[ch.ID] += r.Amount; refunded[ch.ID] > ch.Amount {
+				d.Kind, d.Detail = DiffRefundExceedsCharge, fmt.Sprintf("refunds of %d of a charge of %d", refunded[ch.ID], ch.Amount)
+				rep.add(d)
+			}
+		}
 		return nil
 	})
 	return rep

@@ -8,6 +8,11 @@
 // handler records what it did with that entry (a ReceiptRecord), so that
 // Reconcile can match every action entry with a record and every record
 // with an action entry.
+//
+// A refund is checked earlier, by RefundBind, before its approval is
+// written: a caller refunds only a charge it made, within what is left of
+// it, and the approval names the charge's action entry, so that the
+// auditor (verify/audit) and Reconcile check the same rule from the log.
 package payment
 
 import (
@@ -43,7 +48,7 @@ const maxIDLen = 128
 const (
 	ReasonIdempotencyConflict  = "idempotency_conflict"
 	ReasonProcessorUnavailable = "processor_unavailable"
-	ReasonChargeNotFound       = "charge_not_found"
+	ReasonRefundNotYourCharge  = "refund_not_your_charge"
 	ReasonChargeNotRefundable  = "charge_not_refundable"
 	ReasonCurrencyMismatch     = "currency_mismatch"
 	ReasonRefundExceedsCharge  = "refund_exceeds_charge"
@@ -166,9 +171,14 @@ var _ guard.Values = RefundValues
 
 // newReceipt starts the record of what was done with approval a.
 func (s *Service) newReceipt(action string, a *guard.Approval) ReceiptRecord {
-	sum := sha256.Sum256(a.Body)
 	return ReceiptRecord{Index: a.Receipt.Index, Action: action, Caller: a.Caller,
-		ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sum[:]), Time: s.now().UTC()}
+		ArgsDigest: argsDigest(a.Body), Time: s.now().UTC()}
+}
+
+// argsDigest is the args_digest of a request body, as the guard writes it.
+func argsDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return statement.ArgsDigestPrefix + hex.EncodeToString(sum[:])
 }
 
 // answer is a handler's reply: a status and a JSON body.

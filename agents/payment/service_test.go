@@ -184,7 +184,7 @@ func TestRefunds(t *testing.T) {
 	if code, resp := w.refund(`{"charge_id":"` + ch.ChargeID + `","amount":1,"currency":"EUR","idempotency_key":"r5"}`); code != http.StatusConflict || resp.Error != "currency_mismatch" {
 		t.Fatalf("currency: %d %+v", code, resp)
 	}
-	if code, resp := w.refund(refundBody("ch_nope", 1, "r6")); code != http.StatusNotFound || resp.Error != "charge_not_found" {
+	if code, resp := w.refund(refundBody("ch_nope", 1, "r6")); code != http.StatusNotFound || resp.Error != "refund_not_your_charge" {
 		t.Fatalf("unknown charge: %d %+v", code, resp)
 	}
 	_, declined := w.charge(`{"order_id":"o2","idempotency_key":"k2","amount":100,"currency":"USD","card":"4000000000000002"}`)
@@ -206,17 +206,15 @@ func TestRefunds(t *testing.T) {
 func TestConcurrentRefundsNeverExceedCharge(t *testing.T) {
 	w := newWorld(t)
 	_, ch := w.charge(chargeBody) // 2500
+	before := len(w.entries)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := 0
 	for i := range 10 {
-		a := w.approve(ActionRefund, []byte(refundBody(ch.ChargeID, 1000, fmt.Sprint("r", i))))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := newRecorder()
-			w.svc.RefundHandler()(rec, httptest.NewRequest(http.MethodPost, "/", nil), a)
-			if rec.Code == http.StatusOK {
+			if code, _ := w.call(ActionRefund, []byte(refundBody(ch.ChargeID, 1000, fmt.Sprint("r", i)))); code == http.StatusOK {
 				mu.Lock()
 				ok++
 				mu.Unlock()
@@ -226,6 +224,13 @@ func TestConcurrentRefundsNeverExceedCharge(t *testing.T) {
 	wg.Wait()
 	if ok != 2 || w.proc.RefundCalls() != 2 {
 		t.Fatalf("%d refunds succeeded, %d processor calls; want 2", ok, w.proc.RefundCalls())
+	}
+	// The refused eight were refused before their approval was recorded.
+	if n := len(w.entries) - before; n != 2 {
+		t.Fatalf("%d refund entries in the ledger, want 2", n)
+	}
+	if rep := w.svc.Reconcile(context.Background(), w.ledger); !rep.Clean() {
+		t.Fatalf("reconcile: %s", dump(rep))
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/agentledger/agentledger/internal/jsonkv"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // Statuses of charges and refunds.
@@ -23,19 +25,46 @@ const (
 // ChargeRecord is one charge as the agent keeps it. It holds the card's
 // last four digits only, never the card number.
 type ChargeRecord struct {
-	ID             string    `json:"id"`
-	Caller         string    `json:"caller"`
-	OrderID        string    `json:"order_id"`
-	IdempotencyKey string    `json:"idempotency_key"`
-	Amount         int64     `json:"amount"`
-	Currency       string    `json:"currency"`
-	CardLast4      string    `json:"card_last4"`
-	Status         string    `json:"status"`
-	DeclineReason  string    `json:"decline_reason,omitempty"`
-	ProcessorID    string    `json:"processor_id,omitempty"`
-	ReceiptIndex   uint64    `json:"receipt_index"`
-	Refunded       int64     `json:"refunded"` // succeeded and pending refunds, minor units
-	Time           time.Time `json:"time"`
+	ID             string `json:"id"`
+	Caller         string `json:"caller"`
+	OrderID        string `json:"order_id"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Amount         int64  `json:"amount"`
+	Currency       string `json:"currency"`
+	CardLast4      string `json:"card_last4"`
+	Status         string `json:"status"`
+	DeclineReason  string `json:"decline_reason,omitempty"`
+	ProcessorID    string `json:"processor_id,omitempty"`
+	ReceiptIndex   uint64 `json:"receipt_index"`
+	// ReceiptLeafHash is the base64 leaf hash of the action entry at
+	// ReceiptIndex, which every refund of the charge names as its target.
+	ReceiptLeafHash string `json:"receipt_leaf_hash,omitempty"`
+	Refunded        int64  `json:"refunded"` // succeeded and pending refunds, minor units
+	// RefundApprovals maps the args_digest of every refund approved
+	// against the charge to its amount, whatever the processor then
+	// answered: what an auditor counts against the charge from the log.
+	RefundApprovals map[string]int64 `json:"refund_approvals,omitempty"`
+	Time            time.Time        `json:"time"`
+}
+
+// approved is the sum of the refunds approved against c.
+func (c *ChargeRecord) approved() int64 {
+	var n int64
+	for _, v := range c.RefundApprovals {
+		n += v
+	}
+	return n
+}
+
+// target is the reference to c's action entry that its refunds' action
+// entries carry, or false for a charge recorded before charges kept their
+// entry's leaf hash.
+func (c *ChargeRecord) target() (*statement.EntryRef, bool) {
+	h, err := proofs.ParseHash(c.ReceiptLeafHash)
+	if err != nil {
+		return nil, false
+	}
+	return &statement.EntryRef{Index: c.ReceiptIndex, LeafHash: h}, true
 }
 
 // RefundRecord is one refund as the agent keeps it.

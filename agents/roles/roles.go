@@ -88,7 +88,7 @@ func Mount(n *node.Node, role Role, cfg Config) (func(ctx context.Context), erro
 			return nil, err
 		}
 		n.Mux.Handle("POST /v1/payment/charge", n.Guard.Protect(payment.ActionCharge, payment.ChargeValues, svc.ChargeHandler()))
-		n.Mux.Handle("POST /v1/payment/refund", n.Guard.Protect(payment.ActionRefund, payment.RefundValues, svc.RefundHandler()))
+		n.Mux.Handle("POST /v1/payment/refund", n.Guard.ProtectBound(payment.ActionRefund, payment.RefundValues, svc.RefundBind, svc.RefundHandler()))
 		n.Mux.Handle("POST /v1/payment/reconcile", n.Guard.Protect("payment:reconcile", guard.NoValues, reconcile(n, svc)))
 		return idle, nil
 	case Inventory:

@@ -43,8 +43,11 @@ checkpoint's root. It then checks every signature and writer, that
 registrations come before use, and for every action that its contract is
 in the log at a lower index, names the signer as audience and the caller
 as subject, is in force and unrevoked at its time, covers the action with
-every constraint, and that its nonce is unique. The report counts entries
-per kind and lists every violation with its index (--json for machines).
+every constraint, that its nonce keeps the nonce rule (no reuse by the
+same caller at the same agent within 60 s of recorded time), and that
+every refund is of a charge the same caller made, within its amount. The
+report counts entries per kind and lists every violation with its index
+(--json for machines).
 
 With --dir it audits a mirror made by 'ledgerctl export' instead, with no
 network at all: consistency proofs are computed from the mirror's tiles.

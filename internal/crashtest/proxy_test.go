@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,7 +154,7 @@ func TestAuditFindsARogueAgentsActions(t *testing.T) {
 	}
 	act("payment:charge", 10000, "rogue-nonce-0000001") // within the contract
 	want := map[uint64]string{
-		act("payment:refund", 500, "rogue-nonce-0000002"):   "not_covered",  // no scope grants it
+		act("payment:refund", 500, "rogue-nonce-0000002"):   "not_covered",  // no scope grants it (and it names no charge)
 		act("payment:charge", 10001, "rogue-nonce-0000003"): "not_covered",  // one cent over
 		act("payment:charge", 100, "rogue-nonce-0000001"):   "nonce_reused", // a replayed nonce
 	}
@@ -178,12 +179,12 @@ func TestAuditFindsARogueAgentsActions(t *testing.T) {
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, out)
 	}
-	got := map[uint64]string{}
+	got := map[uint64][]string{} // an entry may break more than one rule
 	for _, v := range rep.Violations {
-		got[v.Index] = v.Kind
+		got[v.Index] = append(got[v.Index], v.Kind)
 	}
 	for idx, kind := range want {
-		if got[idx] != kind {
+		if !slices.Contains(got[idx], kind) {
 			t.Errorf("entry %d: reported %q, want %q (report %+v)", idx, got[idx], kind, rep.Violations)
 		}
 	}

@@ -81,6 +81,7 @@ type Approval struct {
 	Amount   *int64
 	Currency string
 	Quantity *int64
+	Target   *statement.EntryRef // the earlier action entry acted on (a refund's charge)
 	Nonce    string
 	Time     time.Time
 }
@@ -90,7 +91,7 @@ func (a Identity) Approve(ap Approval) ([]byte, error) {
 	sum := sha256.Sum256(ap.Body)
 	st := &statement.Action{Agent: a.DID, Caller: ap.Caller, Contract: ap.Contract, Action: ap.Action,
 		ArgsDigest: statement.ArgsDigestPrefix + hex.EncodeToString(sum[:]), Amount: ap.Amount,
-		Currency: ap.Currency, Quantity: ap.Quantity, Nonce: ap.Nonce, Time: ap.Time.UTC()}
+		Currency: ap.Currency, Quantity: ap.Quantity, Target: ap.Target, Nonce: ap.Nonce, Time: ap.Time.UTC()}
 	return statement.Sign(st, a.Key)
 }
 

@@ -19,12 +19,16 @@ const ArgsDigestPrefix = "sha256:"
 
 const kindAction = "action"
 
-// ContractRef names a contract by its log entry: the entry's index and
-// its RFC 6962 leaf hash.
-type ContractRef struct {
+// EntryRef names a log entry: its index and its RFC 6962 leaf hash. The
+// leaf hash makes the reference check itself: an entry with another hash
+// at that index is not the one named.
+type EntryRef struct {
 	Index    uint64
 	LeafHash proofs.Hash
 }
+
+// ContractRef is an EntryRef naming a contract entry.
+type ContractRef = EntryRef
 
 // Action records an action an agent approved, before it acts. The
 // approving agent signs it.
@@ -40,6 +44,9 @@ type ContractRef struct {
 //   - amount and currency (optional, both or neither): an int64 >= 0 of
 //     minor units, and an upper-case ISO 4217 code scope.Exponent knows;
 //   - quantity (optional): an int64 >= 0;
+//   - target (optional): {"index":N,"leaf_hash":"<base64>"}, an earlier
+//     action entry this action acts on; a payment:refund names the
+//     action entry of the charge it refunds (docs/protocol.md §10);
 //   - nonce: the request's nonce, MinNonceLen to MaxNonceLen characters
 //     of [A-Za-z0-9_-];
 //   - time: when it was approved.
@@ -52,27 +59,29 @@ type Action struct {
 	Amount     *int64
 	Currency   string
 	Quantity   *int64
+	Target     *EntryRef
 	Nonce      string
 	Time       time.Time
 }
 
-type contractRefJSON struct {
+type entryRefJSON struct {
 	Index    uint64 `json:"index"`
 	LeafHash string `json:"leaf_hash"`
 }
 
 type actionJSON struct {
-	V          int             `json:"v"`
-	Agent      string          `json:"agent"`
-	Caller     string          `json:"caller"`
-	Contract   contractRefJSON `json:"contract"`
-	Action     string          `json:"action"`
-	ArgsDigest string          `json:"args_digest"`
-	Amount     *int64          `json:"amount,omitempty"`
-	Currency   string          `json:"currency,omitempty"`
-	Quantity   *int64          `json:"quantity,omitempty"`
-	Nonce      string          `json:"nonce"`
-	Time       string          `json:"time"`
+	V          int           `json:"v"`
+	Agent      string        `json:"agent"`
+	Caller     string        `json:"caller"`
+	Contract   entryRefJSON  `json:"contract"`
+	Action     string        `json:"action"`
+	ArgsDigest string        `json:"args_digest"`
+	Amount     *int64        `json:"amount,omitempty"`
+	Currency   string        `json:"currency,omitempty"`
+	Quantity   *int64        `json:"quantity,omitempty"`
+	Target     *entryRefJSON `json:"target,omitempty"`
+	Nonce      string        `json:"nonce"`
+	Time       string        `json:"time"`
 }
 
 // The fields of an action and of its contract reference. They are
@@ -80,8 +89,8 @@ type actionJSON struct {
 func actionFields() []string {
 	return []string{"v", "agent", "caller", "contract", "action", "args_digest", "nonce", "time"}
 }
-func actionOptional() []string    { return []string{"amount", "currency", "quantity"} }
-func contractRefFields() []string { return []string{"index", "leaf_hash"} }
+func actionOptional() []string { return []string{"amount", "currency", "quantity", "target"} }
+func entryRefFields() []string { return []string{"index", "leaf_hash"} }
 
 // ParseAction parses an action statement. Errors wrap ErrInvalid.
 func ParseAction(b []byte) (*Action, error) {
@@ -93,7 +102,7 @@ func ParseAction(b []byte) (*Action, error) {
 		Agent:  o.str("agent"),
 		Caller: o.str("caller"),
 	}
-	ref := o.object("contract", contractRefFields())
+	ref := o.object("contract", entryRefFields())
 	a.Contract = ContractRef{Index: ref.uint("index"), LeafHash: ref.hash("leaf_hash")}
 	if ref.err != nil {
 		return nil, ref.err
@@ -109,6 +118,13 @@ func ParseAction(b []byte) (*Action, error) {
 		}
 	}
 	a.Quantity = o.optInt("quantity")
+	if o.has("target") {
+		t := o.object("target", entryRefFields())
+		a.Target = &EntryRef{Index: t.uint("index"), LeafHash: t.hash("leaf_hash")}
+		if t.err != nil {
+			return nil, t.err
+		}
+	}
 	a.Nonce = o.str("nonce")
 	a.Time = o.time("time")
 	if o.err != nil {
@@ -125,12 +141,16 @@ func (a *Action) Marshal() ([]byte, error) {
 	if err := a.validate(); err != nil {
 		return nil, err
 	}
+	var target *entryRefJSON
+	if a.Target != nil {
+		target = &entryRefJSON{Index: a.Target.Index, LeafHash: a.Target.LeafHash.String()}
+	}
 	return marshal(kindAction, actionJSON{
 		V: 1, Agent: a.Agent, Caller: a.Caller,
-		Contract:   contractRefJSON{Index: a.Contract.Index, LeafHash: a.Contract.LeafHash.String()},
+		Contract:   entryRefJSON{Index: a.Contract.Index, LeafHash: a.Contract.LeafHash.String()},
 		Action:     a.Action,
 		ArgsDigest: a.ArgsDigest,
-		Amount:     a.Amount, Currency: a.Currency, Quantity: a.Quantity,
+		Amount:     a.Amount, Currency: a.Currency, Quantity: a.Quantity, Target: target,
 		Nonce: a.Nonce, Time: formatTime(a.Time),
 	})
 }
@@ -167,6 +187,11 @@ func (a *Action) validate() error {
 	}
 	if a.Quantity != nil && *a.Quantity < 0 {
 		return invalid(kindAction, "quantity", "negative")
+	}
+	if a.Target != nil {
+		if err := checkHash(kindAction, "target.leaf_hash", a.Target.LeafHash); err != nil {
+			return err
+		}
 	}
 	if !validNonce(a.Nonce) {
 		return invalid(kindAction, "nonce", "not %d to %d characters of [A-Za-z0-9_-]", MinNonceLen, MaxNonceLen)

@@ -162,8 +162,8 @@ func diffObjects(t testing.TB, b []byte, o *object, ro *refObject, depth int, se
 				return result{n.hash(k), errText(n.err)}, result{r.hash(k), errText(r.err)}
 			},
 			"object(contract)": func(n *object, r *refObject) (result, result) {
-				return result{nil, errText(n.object(k, contractRefFields()).err)},
-					result{nil, errText(r.object(k, contractRefFields()).err)}
+				return result{nil, errText(n.object(k, entryRefFields()).err)},
+					result{nil, errText(r.object(k, entryRefFields()).err)}
 			},
 		}
 		for name, call := range calls {

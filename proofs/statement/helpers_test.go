@@ -29,7 +29,8 @@ const (
 
 	goodAction = `{"v":1,"agent":"` + didC + `","caller":"` + didB + `","contract":{"index":7,"leaf_hash":"` + hashB64 +
 		`"},"action":"payment:charge","args_digest":"sha256:` + "abababababababababababababababababababababababababababababababab" +
-		`","amount":1000000,"currency":"USD","quantity":2,"nonce":"n0nce_ABCDEFGH-1234","time":"2026-11-26T20:30:00.123456789Z"}`
+		`","amount":1000000,"currency":"USD","quantity":2,"target":{"index":5,"leaf_hash":"` + hashB64 +
+		`"},"nonce":"n0nce_ABCDEFGH-1234","time":"2026-11-26T20:30:00.123456789Z"}`
 
 	// goodActionBare has none of the optional fields.
 	goodActionBare = `{"v":1,"agent":"` + didC + `","caller":"` + didB + `","contract":{"index":0,"leaf_hash":"` + hashB64 +

@@ -184,6 +184,13 @@ func TestActionRules(t *testing.T) {
 		{"fractional index", set(t, goodAction, "contract", map[string]any{"index": 1.5, "leaf_hash": hashB64}), "action: contract.index: not an integer"},
 		{"bad leaf hash", set(t, goodAction, "contract", map[string]any{"index": 1, "leaf_hash": "x"}), "action: contract.leaf_hash: malformed hash"},
 		{"zero leaf hash", set(t, goodAction, "contract", map[string]any{"index": 1, "leaf_hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}), "action: contract.leaf_hash: missing (zero hash)"},
+		{"target not object", set(t, goodAction, "target", 5), "action: target: not a JSON object"},
+		{"target null", set(t, goodAction, "target", nil), "action: target: not a JSON object"},
+		{"target without hash", set(t, goodAction, "target", map[string]any{"index": 5}), "action: target.leaf_hash: missing"},
+		{"target extra field", set(t, goodAction, "target", map[string]any{"index": 5, "leaf_hash": hashB64, "action": "payment:charge"}), `action: target: unknown field "action"`},
+		{"negative target", set(t, goodAction, "target", map[string]any{"index": -5, "leaf_hash": hashB64}), "action: target.index: not an integer"},
+		{"bad target hash", set(t, goodAction, "target", map[string]any{"index": 5, "leaf_hash": "x"}), "action: target.leaf_hash: malformed hash"},
+		{"zero target hash", set(t, goodAction, "target", map[string]any{"index": 5, "leaf_hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}), "action: target.leaf_hash: missing (zero hash)"},
 	}
 	for _, tt := range tests {
 		v, err := ParseAction(tt.b)
@@ -196,7 +203,8 @@ func TestActionRules(t *testing.T) {
 		"zero quantity":    set(t, goodAction, "quantity", 0),
 		"longest nonce":    set(t, goodAction, "nonce", strings.Repeat("-", MaxNonceLen)),
 		"quantity only":    edit(t, goodAction, without("amount", "currency")),
-		"no optional":      edit(t, goodAction, without("amount", "currency", "quantity")),
+		"no optional":      edit(t, goodAction, without("amount", "currency", "quantity", "target")),
+		"target only":      edit(t, goodAction, without("amount", "currency", "quantity")),
 		"max int64 amount": []byte(strings.Replace(goodAction, `"amount":1000000`, `"amount":9223372036854775807`, 1)),
 		"own action":       set(t, goodAction, "caller", didC),
 	} {

@@ -75,14 +75,14 @@ func TestParseValues(t *testing.T) {
 	}
 	if a.Agent != didC || a.Caller != didB || a.Contract != (ContractRef{7, h}) || a.Action != "payment:charge" ||
 		a.Amount == nil || *a.Amount != 1000000 || a.Currency != "USD" || a.Quantity == nil || *a.Quantity != 2 ||
-		a.Nonce != "n0nce_ABCDEFGH-1234" || a.Time.Nanosecond() != 123456789 {
+		a.Target == nil || *a.Target != (EntryRef{5, h}) || a.Nonce != "n0nce_ABCDEFGH-1234" || a.Time.Nanosecond() != 123456789 {
 		t.Errorf("ParseAction = %+v", a)
 	}
 	bare, err := ParseAction([]byte(goodActionBare))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bare.Amount != nil || bare.Currency != "" || bare.Quantity != nil {
+	if bare.Amount != nil || bare.Currency != "" || bare.Quantity != nil || bare.Target != nil {
 		t.Errorf("bare action has optional values: %+v", bare)
 	}
 }
@@ -133,11 +133,11 @@ func TestMissingFields(t *testing.T) {
 		for _, k := range keys {
 			b := edit(t, p.good, func(m map[string]any) { delete(m, k) })
 			v, err := p.parse(b)
-			if p.kind == kindAction && (k == "amount" || k == "currency" || k == "quantity") {
-				if k == "quantity" && err != nil {
-					t.Errorf("action without quantity: %v", err)
+			if p.kind == kindAction && (k == "amount" || k == "currency" || k == "quantity" || k == "target") {
+				if (k == "quantity" || k == "target") && err != nil {
+					t.Errorf("action without %s: %v", k, err)
 				}
-				if k != "quantity" && err == nil {
+				if k != "quantity" && k != "target" && err == nil {
 					t.Errorf("action without %s but with its pair accepted", k)
 				}
 				continue

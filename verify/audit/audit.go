@@ -59,6 +59,18 @@
 //     amount_exceeded, currency_mismatch, quantity_exceeded,
 //     constraint_value_missing, bad_request).
 //
+// Refunds (§10), checked for every payment:refund action whose signer
+// passed the checks above, whatever its contract:
+//   - refund_not_your_charge: the refund's target is not the entry of a
+//     payment:charge at a lower index approved by the same agent for the
+//     same caller (Reason no_charge, later_index, not_a_charge,
+//     leaf_mismatch, other_agent or other_caller);
+//   - refund_exceeds_charge: the refund is not in its charge's currency
+//     (Reason currency_mismatch), or with the refunds counted before it
+//     it is more than the charge's amount (Reason amount_exceeded).
+//     Refunds of one charge with the same args_digest are one refund
+//     retried and count once.
+//
 // An action an agent records on its own initiative names the contract of
 // the request that triggered it (for example an inventory:restock after an
 // order ran the stock low). Unless that contract grants the action too, it
@@ -103,6 +115,8 @@ const (
 	KindAfterRevocation      = "after_revocation"
 	KindNotCovered           = "not_covered"
 	KindNonceReused          = "nonce_reused"
+	KindRefundNotYourCharge  = "refund_not_your_charge"
+	KindRefundExceedsCharge  = "refund_exceeds_charge"
 )
 
 // Violation reasons: the finer cause a Violation's Reason gives for some
@@ -128,6 +142,19 @@ const (
 	// contract's validity or after it (KindOutsideValidity).
 	ReasonNotYetValid = "not_yet_valid"
 	ReasonExpired     = "expired"
+	// ReasonNoCharge: a refund names no target (KindRefundNotYourCharge).
+	ReasonNoCharge = "no_charge"
+	// ReasonNotACharge: a refund's target is no payment:charge action
+	// entry (KindRefundNotYourCharge). A target at the refund's own index
+	// or later is ReasonLaterIndex, and one whose leaf hash is not the
+	// charge entry's is ReasonLeafMismatch.
+	ReasonNotACharge = "not_a_charge"
+	// ReasonOtherAgent: the charge was approved by another agent than the
+	// refund (KindRefundNotYourCharge).
+	ReasonOtherAgent = "other_agent"
+	// ReasonOtherCaller: the charge was made for another caller than the
+	// one asking for the refund (KindRefundNotYourCharge).
+	ReasonOtherCaller = "other_caller"
 )
 
 // MaxViolations is the most violations a State lists; further ones are
@@ -157,7 +184,7 @@ func New(authority string, skew time.Duration) *Engine {
 		limit: MaxViolations,
 		s: State{Authority: authority, Agents: map[string]Agent{}, Names: map[string]uint64{},
 			Contracts: map[string]Contract{}, Revoked: map[string]uint64{}, Nonces: map[string][]NonceUse{},
-			Violations: []Violation{}},
+			Charges: Charges{}, Violations: []Violation{}},
 		byIndex: map[uint64]string{},
 		byID:    map[string]uint64{},
 	}
@@ -167,7 +194,14 @@ func New(authority string, skew time.Duration) *Engine {
 // refuses (ErrState) a state that is not internally consistent. With the
 // same skew, auditing [0,n), then Resume from the State, then [n,m) ends
 // in the same State as auditing [0,m) in one go.
+//
+// A state with actions but no Charges (one written before the refund
+// rule) is refused too: resumed, it would call every later refund of an
+// earlier charge not_a_charge. Audit such a log again from index 0.
 func Resume(s State, skew time.Duration) (*Engine, error) {
+	if s.Charges == nil && s.Counts.Actions > 0 {
+		return nil, fmt.Errorf("%w: no charges in a state of %d actions (written before the refund rule); audit again from index 0", ErrState, s.Counts.Actions)
+	}
 	s = s.clone()
 	byIndex, byID, err := s.check()
 	if err != nil {
@@ -283,7 +317,7 @@ func (e *Engine) check(c *checker, p Prepared) {
 	case *statement.Revocation:
 		e.revocation(c, env.KeyID, st)
 	case *statement.Action:
-		e.action(c, env.KeyID, st)
+		e.action(c, env.KeyID, st, entry)
 	}
 }
 
@@ -350,7 +384,7 @@ func (e *Engine) revocation(c *checker, signer string, r *statement.Revocation) 
 	e.s.Revoked[leaf] = c.index
 }
 
-func (e *Engine) action(c *checker, signer string, a *statement.Action) {
+func (e *Engine) action(c *checker, signer string, a *statement.Action, entry []byte) {
 	if _, ok := e.s.Agents[signer]; !ok {
 		c.add(KindUnregisteredSigner, "", "%s is not a registered agent", signer)
 		return
@@ -359,6 +393,12 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 		c.add(KindAgentMismatch, "", "the statement names %s, the signer is %s", a.Agent, signer)
 		return
 	}
+	e.authorized(c, signer, a)
+	c.vs = append(c.vs, e.s.Charges.Apply(c.index, entry, a)...)
+}
+
+// authorized checks what an agent checks before it acts (§9).
+func (e *Engine) authorized(c *checker, signer string, a *statement.Action) {
 	if _, ok := e.s.Agents[a.Caller]; !ok {
 		c.add(KindUnregisteredIdentity, ReasonCaller, "caller %s is not registered before index %d", a.Caller, c.index)
 	}

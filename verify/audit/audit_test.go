@@ -66,7 +66,9 @@ func badLog(t testing.TB) (*world, []want) {
 	w.act(w.pay, w.order, w.ref(c1), charge(5000))
 	reused := w.lastNonce
 
-	expect(w.act(w.pay, w.order, w.ref(c1), fixture0("payment:refund")), KindNotCovered, "scope_missing")
+	norefund := w.act(w.pay, w.order, w.ref(c1), fixture0("payment:refund"))
+	expect(norefund, KindNotCovered, "scope_missing")
+	expect(norefund, KindRefundNotYourCharge, "no_charge")
 	expect(w.act(w.pay, w.order, w.ref(c1), charge(50000)), KindNotCovered, "amount_exceeded")
 	spec := charge(100)
 	spec.Nonce = reused
@@ -124,6 +126,13 @@ func badLog(t testing.TB) (*world, []want) {
 	expect(w.signed(envelope.KindContract, &mis, w.auth.Key), KindIssuerMismatch, "")
 	expect(w.act(w.inv, w.order, w.ref(c2), reserve(50)), KindNotCovered, "quantity_exceeded")
 	expect(w.act(w.inv, w.order, w.ref(c2), fixture0("inventory:restock")), KindNotCovered, "scope_missing")
+	// Refunds: one within its charge, one beyond it, one by another caller.
+	c3 := w.contract(w.auth.Key, w.order, w.pay, "payment:charge", "payment:refund")
+	c4 := w.contract(w.auth.Key, w.inv, w.pay, "payment:refund")
+	ch := w.act(w.pay, w.order, w.ref(c3), charge(300))
+	w.act(w.pay, w.order, w.ref(c3), w.refund(200, "r1", ch))
+	expect(w.act(w.pay, w.order, w.ref(c3), w.refund(200, "r2", ch)), KindRefundExceedsCharge, "amount_exceeded")
+	expect(w.act(w.pay, w.inv, w.ref(c4), w.refund(50, "r3", ch)), KindRefundNotYourCharge, "other_caller")
 	return w, ws
 }
 

@@ -108,6 +108,14 @@ func charge(minor int64) fixture.ActionSpec {
 	return fixture.ActionSpec{Action: "payment:charge", Amount: fixture.Int64(minor), Currency: "USD"}
 }
 
+// refund is a refund of minor USD cents of the charge at index charge;
+// key tells refunds apart (their bodies, so their args_digests).
+func (w *world) refund(minor int64, key string, charge uint64) fixture.ActionSpec {
+	target := w.ref(charge)
+	return fixture.ActionSpec{Action: "payment:refund", Amount: fixture.Int64(minor), Currency: "USD",
+		Body: []byte(`{"idempotency_key":"` + key + `"}`), Target: &target}
+}
+
 func reserve(qty int64) fixture.ActionSpec {
 	return fixture.ActionSpec{Action: "inventory:reserve", Quantity: fixture.Int64(qty)}
 }

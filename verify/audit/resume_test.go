@@ -102,7 +102,25 @@ func TestResumeRefusesInconsistentState(t *testing.T) {
 		"nonce future":    func(s *State) { s.Nonces["a|b|c"] = []NonceUse{{Index: s.Next, Time: t0}} },
 		"nonce no uses":   func(s *State) { s.Nonces["a|b|c"] = []NonceUse{} },
 		"nonce order":     func(s *State) { s.Nonces["a|b|c"] = []NonceUse{{Index: 6, Time: t0}, {Index: 5, Time: t0}} },
-		"violation order": func(s *State) { s.Violations[0], s.Violations[1] = s.Violations[1], s.Violations[0] },
+		"violation order": func(s *State) {
+			last := len(s.Violations) - 1
+			s.Violations[0], s.Violations[last] = s.Violations[last], s.Violations[0]
+		},
+		"charge future": func(s *State) { s.Charges[s.Next] = Charge{LeafHash: someLeaf} },
+		"charge leaf":   func(s *State) { s.Charges[0] = Charge{LeafHash: "x"} },
+		"over-refunded": func(s *State) {
+			for i, ch := range s.Charges {
+				ch.Refunded = ch.Amount + 1
+				s.Charges[i] = ch
+			}
+		},
+		"refund before its charge": func(s *State) {
+			for i, ch := range s.Charges {
+				ch.Refunds["sha256:x"] = i
+				s.Charges[i] = ch
+			}
+		},
+		"no charges": func(s *State) { s.Charges = nil },
 	} {
 		s := e.State()
 		breakIt(&s)

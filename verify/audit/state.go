@@ -69,11 +69,12 @@ type NonceUse struct {
 // go on from Next.
 //
 // Growth: Agents and Names grow with registrations, Contracts with
-// contracts, Revoked with revocations, and Nonces with actions (one use
-// per action, under a key of at most about 400 bytes), so a long-lived
-// log's state grows linearly with its actions. Checking an action's nonce
-// costs one comparison per earlier use of the same key; honest agents
-// leave one use per key. Violations is capped at MaxViolations; later
+// contracts, Revoked with revocations, Nonces with actions (one use per
+// action, under a key of at most about 400 bytes) and Charges with charges
+// (about 300 bytes each, and 80 more per refund), so a long-lived log's
+// state grows linearly with its actions. Checking an action's nonce costs
+// one comparison per earlier use of the same key; honest agents leave one
+// use per key. Violations is capped at MaxViolations; later
 // ones are only counted in DroppedViolations.
 type State struct {
 	// Next is the index of the next entry to audit.
@@ -94,6 +95,9 @@ type State struct {
 	// index order. (A state saved before the nonce rule, with one index
 	// per key, does not unmarshal: audit again from the start.)
 	Nonces map[string][]NonceUse `json:"nonces"`
+	// Charges holds every payment:charge action, by index, and the
+	// refunds counted against it.
+	Charges Charges `json:"charges"`
 	// Counts counts the entries audited so far.
 	Counts Counts `json:"counts"`
 	// Violations lists the violations found, in index order.
@@ -113,6 +117,7 @@ func (s State) clone() State {
 	for k, us := range s.Nonces {
 		out.Nonces[k] = slices.Clone(us)
 	}
+	out.Charges = s.Charges.clone()
 	out.Contracts = make(map[string]Contract, len(s.Contracts))
 	for k, c := range s.Contracts {
 		c.Scopes = slices.Clone(c.Scopes)
@@ -125,8 +130,8 @@ func (s State) clone() State {
 	return out
 }
 
-func cloneMap[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
 	maps.Copy(out, m)
 	return out
 }
@@ -188,6 +193,22 @@ func (s *State) check() (byIndex map[uint64]string, byID map[string]uint64, err 
 		for i, u := range us {
 			if u.Index >= s.Next || (i > 0 && u.Index <= us[i-1].Index) {
 				return nil, nil, bad("nonce %q: use at %d out of order or not before next %d", k, u.Index, s.Next)
+			}
+		}
+	}
+	for idx, ch := range s.Charges {
+		if idx >= s.Next {
+			return nil, nil, bad("charge at %d not before next %d", idx, s.Next)
+		}
+		if _, err := proofs.ParseHash(ch.LeafHash); err != nil {
+			return nil, nil, bad("charge at %d: %v", idx, err)
+		}
+		if ch.Amount < 0 || ch.Refunded < 0 || ch.Refunded > ch.Amount {
+			return nil, nil, bad("charge at %d: %d refunded of %d", idx, ch.Refunded, ch.Amount)
+		}
+		for d, r := range ch.Refunds {
+			if r <= idx || r >= s.Next {
+				return nil, nil, bad("refund %q of the charge at %d: index %d out of range", d, idx, r)
 			}
 		}
 	}
