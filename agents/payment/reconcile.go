@@ -64,12 +64,16 @@ type Difference struct {
 // Report is the outcome of a reconciliation. Err is set when it could not
 // be completed; the differences found up to then are kept.
 type Report struct {
-	Entries     uint64       `json:"entries"` // ledger entries read
-	Actions     int          `json:"actions"` // payment action entries of this agent
-	Charges     int          `json:"charges"`
-	Succeeded   int          `json:"succeeded"` // charges the processor approved
-	Refunds     int          `json:"refunds"`
-	Receipts    int          `json:"receipts"`
+	Entries   uint64 `json:"entries"` // ledger entries read
+	Actions   int    `json:"actions"` // payment action entries of this agent
+	Charges   int    `json:"charges"`
+	Succeeded int    `json:"succeeded"` // charges the processor approved
+	Refunds   int    `json:"refunds"`
+	Receipts  int    `json:"receipts"`
+	// Unseen counts records whose receipt index is past the entries read
+	// (the view lags the agent's latest approvals, or reading stopped):
+	// they are not judged, so they are never called missing.
+	Unseen      int          `json:"unseen"`
 	Differences []Difference `json:"differences"`
 	Err         error        `json:"-"`
 }
@@ -134,6 +138,10 @@ func (s *Service) Reconcile(ctx context.Context, entries func(yield func(index u
 		}
 	}
 	for _, rc := range receipts {
+		if rc.Index >= rep.Entries {
+			rep.Unseen++
+			continue
+		}
 		if actions[rc.Index] == nil {
 			rep.add(Difference{Kind: DiffMissingAction, Index: rc.Index, ChargeID: rc.ChargeID, RefundID: rc.RefundID,
 				Detail: "receipt record (" + rc.Outcome + ") with no " + rc.Action + " entry of this agent"})
@@ -195,6 +203,11 @@ func checkRecord(rep *Report, actions map[uint64]*statement.Action, receipts map
 	d.Index = index
 	a := actions[index]
 	switch {
+	case index >= rep.Entries:
+		if receipts[index].Action == "" {
+			rep.Unseen++ // a receipt record past the entries is counted with it
+		}
+		return
 	case a == nil && receipts[index].Action != "":
 		return // reported with its receipt record
 	case a == nil:

@@ -34,7 +34,7 @@ func contractListCommand(s streams) *cli.Command {
 			"  $ ledgerctl contract list --ledger http://127.0.0.1:7420 --log-key ./log/log.pub --caller order-agent\n" +
 			"  contract 5f0c...\n" +
 			"    ...\n" +
-			"    status: active (no revocation up to tree size 8)",
+			"    status: active (the ledger reports no revocation up to tree size 8)",
 		Flags: []cli.Flag{
 			ledgerFlag(),
 			logKeyFlag(),
@@ -177,11 +177,11 @@ func printContract(ctx context.Context, out io.Writer, vc verified.Contract, nam
 		r := vc.Revocations[0]
 		fmt.Fprintf(&b, "  status: REVOKED at index %d: %s\n", r.Index, r.Reason)
 	case errors.Is(validity, statement.ErrExpired):
-		fmt.Fprintf(&b, "  status: expired at %s (no revocation up to tree size %d)\n", rfc3339(vc.Expires), size)
+		fmt.Fprintf(&b, "  status: expired at %s (the ledger reports no revocation up to tree size %d)\n", rfc3339(vc.Expires), size)
 	case validity != nil:
-		fmt.Fprintf(&b, "  status: not yet valid, from %s (no revocation up to tree size %d)\n", rfc3339(vc.NotBefore), size)
+		fmt.Fprintf(&b, "  status: not yet valid, from %s (the ledger reports no revocation up to tree size %d)\n", rfc3339(vc.NotBefore), size)
 	default:
-		fmt.Fprintf(&b, "  status: active (no revocation up to tree size %d)\n", size)
+		fmt.Fprintf(&b, "  status: active (the ledger reports no revocation up to tree size %d)\n", size)
 	}
 	_, err = out.Write(b.Bytes())
 	return err

@@ -191,7 +191,7 @@ func (s *story) offlineProof(ctx context.Context, l *stack.Ledger, size uint64) 
 		return err
 	}
 	// From here on only the file and the log key are used.
-	_, err = verify.ProveEntry(raw, l.LogKey, verify.Want{Kind: envelope.KindContract})
+	_, err = verify.ProveEntry(raw, l.LogKey, verify.Want{Kind: envelope.KindContract, Signer: l.Authority.DID})
 	s.expect("offline proof of the order -> payment contract", err == nil, describeCheck(err, file+" verifies with only the log key"))
 	if err != nil {
 		return nil

@@ -176,6 +176,11 @@ func checkCharges(orders []*placedOrder, rep payment.Report) []Check {
 			diffs = append(diffs, fmt.Sprintf("%s at %d: %s", d.Kind, d.Index, d.Detail))
 		}
 	}
+	if rep.Unseen > 0 {
+		// Every order has settled and the view covers every receipt they
+		// hold: a record past it names an entry the log does not have.
+		diffs = append(diffs, fmt.Sprintf("%d records past the %d entries read", rep.Unseen, rep.Entries))
+	}
 	reconcile := Check{Name: "payment reconcile is clean", OK: len(diffs) == 0 && len(doubles) == 0 && rep.Err == nil,
 		Detail: fmt.Sprintf("%d charges (%d succeeded), %d refunds, %d receipts; %d approvals a crash left unacted on",
 			rep.Charges, rep.Succeeded, rep.Refunds, rep.Receipts, residue)}
@@ -294,6 +299,9 @@ func (s *processes) checkReceipts(ctx context.Context, orders []*placedOrder, cp
 
 func (s *processes) checkReceipt(ctx context.Context, index uint64, action string, cp proofs.SignedCheckpoint) error {
 	agent := s.ids[receiptAgent[strings.SplitN(action, ":", 2)[0]]].DID
+	if agent == "" {
+		return fmt.Errorf("receipt %d: no agent of the soak serves %s", index, action)
+	}
 	e, _, err := verify.FetchProved(ctx, s.ledger, index, cp.Size, s.verifier, verify.Want{Kind: envelope.KindAction, Signer: agent})
 	if err != nil {
 		return err

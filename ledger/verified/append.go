@@ -78,8 +78,10 @@ func (e *UnsureAppend) Error() string { return e.err.Error() }
 func (e *UnsureAppend) Unwrap() error { return e.err }
 
 // AppendSure appends env and explains a refusal. When the ledger gave no
-// answer, it asks whether the entry is in the log after all; if that
-// cannot be told either, the error is an *UnsureAppend.
+// answer, or a 5xx one (a commit that timed out may still land: the
+// ledger queued the entry before it answered), it asks whether the entry
+// is in the log after all; if that cannot be told either, or the entry
+// may still be committed, the error is an *UnsureAppend.
 func AppendSure(ctx context.Context, cl *client.Client, env []byte) (client.AppendResult, error) {
 	res, err := cl.Append(ctx, env)
 	if err == nil {
@@ -87,7 +89,8 @@ func AppendSure(ctx context.Context, cl *client.Client, env []byte) (client.Appe
 	}
 	var api *client.APIError
 	var dial *net.OpError
-	if errors.As(err, &api) || errors.As(err, &dial) && dial.Op == "dial" {
+	failed := errors.As(err, &api) && api.Status >= 500
+	if errors.As(err, &api) && !failed || errors.As(err, &dial) && dial.Op == "dial" {
 		// Refused, or never sent: no connection was made.
 		return client.AppendResult{}, ExplainRefusal(err)
 	}
@@ -96,9 +99,12 @@ func AppendSure(ctx context.Context, cl *client.Client, env []byte) (client.Appe
 	switch {
 	case lerr == nil:
 		return client.AppendResult{Index: idx, LeafHash: leaf}, nil
-	case NotFound(lerr):
+	case NotFound(lerr) && !failed:
+		// The request reached the ledger and nothing is in the log: a
+		// lost answer to an append that never happened.
 		return client.AppendResult{}, ExplainRefusal(err)
 	}
+	// Not found yet after a 5xx, or not known: it may still be committed.
 	return client.AppendResult{}, &UnsureAppend{ExplainRefusal(err)}
 }
 
