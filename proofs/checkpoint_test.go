@@ -259,9 +259,18 @@ func TestVerifyConsistency(t *testing.T) {
 	if err := VerifyConsistency(new, fork, nil); !errors.As(err, &ie) {
 		t.Errorf("same size, different roots: got %v, want *InconsistencyError", err)
 	}
-	// The tree shrank.
-	if err := VerifyConsistency(new, old, p); !errors.As(err, &ie) || !errors.Is(err, ErrProofFailed) {
-		t.Errorf("rollback: got %v, want *InconsistencyError", err)
+	// The same two honest checkpoints in reverse order are no evidence:
+	// a caller error, not an inconsistency, whatever the proof.
+	for _, q := range []ConsistencyProof{nil, p, bad} {
+		err := VerifyConsistency(new, old, q)
+		if !errors.Is(err, ErrOutOfOrder) || errors.As(err, &ie) || errors.Is(err, ErrProofFailed) {
+			t.Errorf("reverse order: got %v, want ErrOutOfOrder and no *InconsistencyError", err)
+		}
+	}
+	// Reversed, a forked pair is no evidence either until it is put in
+	// order: then the proof from the smaller fails.
+	if err := VerifyConsistency(fork, old, nil); !errors.Is(err, ErrOutOfOrder) {
+		t.Errorf("reversed fork: got %v, want ErrOutOfOrder", err)
 	}
 	// Different logs are a caller error, not evidence.
 	otherSigner, otherVerifier := testKey(t, "other.example/log", 1)
@@ -295,5 +304,40 @@ func TestVerifyInclusion(t *testing.T) {
 	}
 	if err := VerifyInclusion(cp, 11, leaf, p); !errors.As(err, &ie) {
 		t.Errorf("index == size: got %v, want *InclusionError", err)
+	}
+}
+
+// TestHonestPairsAreNoEvidence checks the evidence rule over every pair of
+// honest checkpoints of small trees, in both orders: in order the proof
+// connects them, and in reverse order the answer is ErrOutOfOrder. Neither
+// is ever an *InconsistencyError.
+func TestHonestPairsAreNoEvidence(t *testing.T) {
+	const n = 17
+	tree := newRefTree(n)
+	sizes := make([]int, n+1)
+	for i := range sizes {
+		sizes[i] = i
+	}
+	cps := openTestCheckpoints(t, tree, sizes...)
+	for a := 0; a <= n; a++ {
+		for b := a; b <= n; b++ {
+			var p ConsistencyProof
+			if a > 0 && a < b {
+				var err error
+				if p, err = ProveConsistency(uint64(a), uint64(b), tree); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := VerifyConsistency(cps[a], cps[b], p); err != nil {
+				t.Errorf("%d -> %d: %v", a, b, err)
+			}
+			if a == b {
+				continue
+			}
+			var ie *InconsistencyError
+			if err := VerifyConsistency(cps[b], cps[a], p); errors.As(err, &ie) || !errors.Is(err, ErrOutOfOrder) {
+				t.Errorf("%d -> %d, reversed: got %v, want ErrOutOfOrder", b, a, err)
+			}
+		}
 	}
 }

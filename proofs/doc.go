@@ -80,6 +80,13 @@
 //
 // # Consistency evidence
 //
+// Evidence of misbehaviour is only what no single append-only tree can
+// explain: one tree size with two roots, or a consistency proof from the
+// smaller tree to the larger that fails. A checkpoint carries no time, so a
+// pair whose "new" tree is the smaller is no evidence: [VerifyConsistency]
+// refuses it with [ErrOutOfOrder], and the same two honest checkpoints in
+// either order never yield an [InconsistencyError].
+//
 // When two checkpoints signed by one log cannot be connected, an
 // [InconsistencyError] can be written out with
 // [InconsistencyError.MarshalEvidence] and read back with
@@ -124,7 +131,8 @@
 //	— example.com/ledger +mV25Bvp2bAzw6H054nXPRSL+hzH3zv+6jQJxFUiZaUn4vW1xjdxrKuv1v/HR7bVzdd3mOnHLPM2DVLm1rnlfD805As=
 //
 // To check evidence offline, open both notes with [OpenCheckpoint] and the
-// log's key, then run [VerifyConsistency] on them and the proof.
+// log's key, then run [VerifyConsistency] on them and the proof. Evidence
+// whose old size is larger than its new size parses, but it proves nothing.
 //
 // # Tiles
 //

@@ -85,14 +85,9 @@ func componentParts(req *http.Request, name string, lines []string) (prefix, v s
 			v = http.MethodGet
 		}
 	case "@authority":
-		v = req.Host
-		if v == "" && req.URL != nil {
-			v = req.URL.Host
+		if v, err = requestAuthority(req); err != nil {
+			return "", "", err
 		}
-		if v == "" {
-			return "", "", fmt.Errorf("%w: request has no host", errBase)
-		}
-		v = strings.ToLower(v)
 	case "@path":
 		if req.URL == nil || req.URL.Opaque != "" {
 			return "", "", fmt.Errorf("%w: request URL has no path", errBase)
@@ -122,6 +117,54 @@ func componentParts(req *http.Request, name string, lines []string) (prefix, v s
 		return "", "", fmt.Errorf("%w: component %q holds control character %#x", errBase, name, v[i])
 	}
 	return prefix, v, nil
+}
+
+// requestAuthority returns the @authority of req in the normal form of
+// RFC 9421 §2.2.3, which defers to HTTP Semantics (RFC 9110) §4.2.3: the
+// Host (req.Host, or req.URL.Host when empty) lower-cased, without the
+// port when it is the scheme's default (80 for http, 443 for https) or
+// empty. The scheme is req.URL.Scheme when set (a client's request), else
+// https when the request came over TLS and http otherwise (a server's).
+// Signer and verifier both call it, so "host:80" and "host" sign alike.
+func requestAuthority(req *http.Request) (string, error) {
+	v := req.Host
+	if v == "" && req.URL != nil {
+		v = req.URL.Host
+	}
+	if v == "" {
+		return "", fmt.Errorf("%w: request has no host", errBase)
+	}
+	scheme := "http"
+	switch {
+	case req.URL != nil && req.URL.Scheme != "":
+		scheme = strings.ToLower(req.URL.Scheme)
+	case req.TLS != nil:
+		scheme = "https"
+	}
+	return normalAuthority(v, scheme), nil
+}
+
+// normalAuthority lower-cases the authority host[:port] and drops a port
+// that is empty or the default of scheme. The port is what follows the
+// last colon after the host: a bracketed IPv6 literal, or a name or IPv4
+// address, which holds no colon.
+func normalAuthority(authority, scheme string) string {
+	a := strings.ToLower(authority)
+	i := strings.LastIndexByte(a, ':')
+	if i < 0 {
+		return a
+	}
+	host, port := a[:i], a[i+1:]
+	if host == "" || strings.Contains(host, ":") && !strings.HasSuffix(host, "]") {
+		return a // no host, or a bare IPv6 address: no port to drop
+	}
+	switch {
+	case port == "",
+		port == "80" && scheme == "http",
+		port == "443" && scheme == "https":
+		return host
+	}
+	return a
 }
 
 // fieldValue combines field lines as RFC 9421 §2.1 does: each value with

@@ -57,10 +57,13 @@
 // `"@signature-params": <inner list>` with no trailing LF. The values are:
 //
 //   - @method: the request method as sent (GET when empty, as net/http).
-//   - @authority: the lower-cased Host (req.Host, or req.URL.Host when
-//     empty) as sent, host[:port]. A port is kept as written, so a signer
-//     and a verifier see the same value without knowing the scheme; Go's
-//     client sends req.Host verbatim.
+//   - @authority: the Host (req.Host, or req.URL.Host when empty) in the
+//     normal form of RFC 9421 §2.2.3 and RFC 9110 §4.2.3: lower-cased,
+//     and without the port when it is empty or the scheme's default (80
+//     for http, 443 for https), so "127.0.0.1:80" signs as "127.0.0.1".
+//     The signer takes the scheme from the URL; the verifier from the URL
+//     when it is absolute, else https over TLS and http otherwise. Any
+//     other port is kept.
 //   - @path: the escaped (not percent-decoded) URL path, "/" when empty.
 //   - @query: "?" followed by the raw query, "?" alone when there is none.
 //   - content-digest, ledger-contract: the field lines' values with

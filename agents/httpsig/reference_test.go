@@ -18,7 +18,8 @@ import (
 // ParseContentDigest against: same acceptance, same values, same error
 // text. It is a verbatim copy of that code, renamed; the helpers Verify
 // still shares unchanged (joinedLen, fieldValue, validNonce, describe,
-// checkTimes) are not copied.
+// checkTimes) are not copied, and neither is the @authority rule
+// (requestAuthority), which changed after the copy.
 
 func (v *Verifier) refVerify(req *http.Request, body []byte) (*Verified, error) {
 	if req == nil || req.URL == nil || req.Header == nil {
@@ -269,14 +270,12 @@ func refComponentValue(req *http.Request, name string) (string, error) {
 			v = http.MethodGet
 		}
 	case "@authority":
-		v = req.Host
-		if v == "" && req.URL != nil {
-			v = req.URL.Host
+		// The one rule not copied: both paths normalize as RFC 9421
+		// §2.2.3 says, with requestAuthority.
+		var err error
+		if v, err = requestAuthority(req); err != nil {
+			return "", err
 		}
-		if v == "" {
-			return "", fmt.Errorf("%w: request has no host", errBase)
-		}
-		v = strings.ToLower(v)
 	case "@path":
 		if req.URL == nil || req.URL.Opaque != "" {
 			return "", fmt.Errorf("%w: request URL has no path", errBase)

@@ -57,9 +57,11 @@ func agentRegisterCommand(s streams) *cli.Command {
 			"If the ledger refuses the registration (a name or key already\n" +
 			"registered, say), the new key file is removed again.\n" +
 			"\n" +
-			"With --log-key it also waits (up to --wait) for a checkpoint that\n" +
-			"covers the registration and verifies its inclusion proof, so that\n" +
-			"'agent list' shows the agent at once.\n" +
+			"With --log-key it first verifies the ledger's checkpoint with that key,\n" +
+			"so a wrong key fails before anything is made or written. It then waits\n" +
+			"(up to --wait) for a checkpoint that covers the registration and\n" +
+			"verifies its inclusion proof, so that 'agent list' shows the agent at\n" +
+			"once.\n" +
 			"\n" +
 			"Example:\n" +
 			"  $ ledgerctl agent register --ledger http://127.0.0.1:7420 --authority-key ./log/authority.pem \\\n" +

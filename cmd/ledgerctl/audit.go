@@ -34,7 +34,9 @@ checkpoint to it; only then does it store the new one.
 If the log is not consistent with what was seen before, it prints both
 signed checkpoints and the failing proof, writes them to an evidence file in
 --state that 'ledgerctl verify-consistency --evidence-in FILE' re-checks
-offline, and exits 3.
+offline, and exits 3. A checkpoint smaller than the stored one is proved a
+prefix of it and then refused (exit 1, no evidence): it is no sign of a
+fork, but the log must not shrink from what this auditor saw.
 
 With --full it also audits the content of every entry, resuming where the
 last run stopped: it reads the entries through the tile API and uses them

@@ -10,6 +10,7 @@ import (
 
 	"github.com/agentledger/agentledger/internal/auditor"
 	"github.com/agentledger/agentledger/internal/fileio"
+	"github.com/agentledger/agentledger/ledger/client"
 	"github.com/agentledger/agentledger/ledger/verified"
 	"github.com/agentledger/agentledger/proofs"
 )
@@ -26,9 +27,15 @@ func verifyConsistencyCommand(s streams) *cli.Command {
 			"verify. A checkpoint file is a signed note as printed by 'ledgerctl\n" +
 			"checkpoint'.\n" +
 			"\n" +
-			"If they are inconsistent, it prints both checkpoints and the proof and\n" +
-			"exits 1; --evidence OUT also saves them, so the evidence can be checked\n" +
-			"again later, offline, with --evidence-in.\n" +
+			"A checkpoint carries no time, so if --to is the smaller tree the two were\n" +
+			"given in reverse order: it says so and proves --to a prefix of --from.\n" +
+			"If the ledger's latest is smaller than --from, it proves the same and\n" +
+			"exits 1 without evidence: the log is not showing all it signed.\n" +
+			"\n" +
+			"If they are inconsistent (one size with two roots, or a proof from the\n" +
+			"smaller tree to the larger that fails), it prints both checkpoints and the\n" +
+			"proof and exits 1; --evidence OUT also saves them, so the evidence can be\n" +
+			"checked again later, offline, with --evidence-in.\n" +
 			"\n" +
 			"Examples:\n" +
 			"  $ ledgerctl checkpoint --ledger http://127.0.0.1:7420 --log-key ./log/log.pub > old.txt\n" +
@@ -41,12 +48,12 @@ func verifyConsistencyCommand(s streams) *cli.Command {
 			logKeyFlag(),
 			&cli.StringFlag{
 				Name:    "from",
-				Usage:   "the older signed checkpoint, read from `FILE`",
+				Usage:   "a signed checkpoint seen before, read from `FILE`",
 				EnvVars: []string{"LEDGER_FROM_CHECKPOINT"},
 			},
 			&cli.StringFlag{
 				Name:    "to",
-				Usage:   "the newer signed checkpoint, read from `FILE` (default: the ledger's latest)",
+				Usage:   "another signed checkpoint, read from `FILE` (default: the ledger's latest)",
 				EnvVars: []string{"LEDGER_TO_CHECKPOINT"},
 			},
 			&cli.StringFlag{
@@ -92,40 +99,69 @@ func verifyConsistencyCommand(s streams) *cli.Command {
 }
 
 // verifyConsistency checks --from against --to or the ledger's latest
-// checkpoint.
+// checkpoint. A checkpoint carries no time, so whichever of the two is
+// smaller is proved a prefix of the larger: two honest checkpoints given
+// in either order are never called inconsistent.
 func verifyConsistency(c *cli.Context, out io.Writer, v note.Verifier) error {
-	old, err := readCheckpointFile(c.String("from"), v, "--from")
+	from, err := readCheckpointFile(c.String("from"), v, "--from")
 	if err != nil {
 		return err
 	}
-	var newCP proofs.SignedCheckpoint
 	// The ledger is asked only for what the files do not hold.
-	needLedger := !c.IsSet("to")
-	if c.IsSet("to") {
-		if newCP, err = readCheckpointFile(c.String("to"), v, "--to"); err != nil {
-			return err
+	var cl *client.Client
+	ledger := func() (*client.Client, error) {
+		if cl == nil {
+			cl, err = newClient(c)
 		}
-		needLedger = old.Size > 0 && old.Size < newCP.Size
+		return cl, err
 	}
-	var proof proofs.ConsistencyProof
-	if needLedger {
-		cl, err := newClient(c)
+	latest := !c.IsSet("to")
+	var to proofs.SignedCheckpoint
+	if latest {
+		l, err := ledger()
 		if err != nil {
 			return err
 		}
-		if !c.IsSet("to") {
-			if newCP, err = verified.Checkpoint(c.Context, cl, v); err != nil {
-				return err
-			}
+		if to, err = verified.Checkpoint(c.Context, l, v); err != nil {
+			return err
 		}
-		if old.Size > 0 && old.Size < newCP.Size {
-			proof, err = cl.ConsistencyProof(c.Context, old.Size, newCP.Size)
-			if err != nil {
-				return fmt.Errorf("fetching the consistency proof from tree size %d to %d: %w", old.Size, newCP.Size, err)
-			}
+	} else if to, err = readCheckpointFile(c.String("to"), v, "--to"); err != nil {
+		return err
+	}
+	older, newer := from, to
+	reversed := to.Size < from.Size
+	if reversed {
+		older, newer = to, from
+		if !latest {
+			fmt.Fprintf(out, "--from (tree size %d) is larger than --to (%d): they were given in reverse order; checking %d -> %d\n",
+				from.Size, to.Size, older.Size, newer.Size)
 		}
 	}
-	err = proofs.VerifyConsistency(old, newCP, proof)
+	// behind is the refusal when the ledger's latest is smaller than
+	// --from: no evidence, but the log is not showing all it signed.
+	behind := func(err error) error {
+		msg := fmt.Errorf("the ledger's latest checkpoint (tree size %d) is smaller than --from (%d)", to.Size, from.Size)
+		if err != nil {
+			msg = fmt.Errorf("%w, and no consistency proof between them: %w", msg, err)
+		}
+		return withHint(msg, "is --ledger the log that signed --from, or a replica lagging behind it?",
+			"a smaller checkpoint is no evidence of a fork: checkpoints carry no time")
+	}
+	var proof proofs.ConsistencyProof
+	if older.Size > 0 && older.Size < newer.Size {
+		l, err := ledger()
+		if err == nil {
+			proof, err = l.ConsistencyProof(c.Context, older.Size, newer.Size)
+		}
+		if err != nil {
+			err = fmt.Errorf("fetching the consistency proof from tree size %d to %d: %w", older.Size, newer.Size, err)
+			if reversed && latest {
+				return behind(err)
+			}
+			return err
+		}
+	}
+	err = proofs.VerifyConsistency(older, newer, proof)
 	var inc *proofs.InconsistencyError
 	if errors.As(err, &inc) {
 		printInconsistency(out, inc)
@@ -138,12 +174,10 @@ func verifyConsistency(c *cli.Context, out io.Writer, v note.Verifier) error {
 		}
 		hints := []string{"keep both checkpoints and the proof above: they are evidence against the log"}
 		switch {
-		case old.Size == newCP.Size:
+		case older.Size == newer.Size:
 			hints = append(hints, "two different trees of one size, both signed by the log key, are a fork: no proof is needed to show it")
-		case newCP.Size < old.Size && c.IsSet("to"):
-			hints = append(hints, "the --to checkpoint is smaller than --from: check that they are not swapped")
-		case newCP.Size < old.Size:
-			hints = append(hints, "the ledger's latest checkpoint is smaller than --from: is --ledger the log that signed --from?")
+		case reversed && latest:
+			hints = append(hints, "the ledger's latest checkpoint is smaller than --from and not a prefix of it: is --ledger the log that signed --from?")
 		default:
 			hints = append(hints, "re-run later to rule out a transient bad proof from the ledger")
 		}
@@ -152,8 +186,11 @@ func verifyConsistency(c *cli.Context, out io.Writer, v note.Verifier) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "consistent: log %q grew from tree size %d to %d\n", old.Origin, old.Size, newCP.Size)
-	fmt.Fprintf(out, "old root %s\nnew root %s\n", old.Root, newCP.Root)
+	if reversed && latest {
+		return behind(nil)
+	}
+	fmt.Fprintf(out, "consistent: log %q grew from tree size %d to %d\n", older.Origin, older.Size, newer.Size)
+	fmt.Fprintf(out, "old root %s\nnew root %s\n", older.Root, newer.Root)
 	return nil
 }
 
@@ -172,8 +209,10 @@ func printInconsistency(out io.Writer, e *proofs.InconsistencyError) {
 
 // recheckEvidence re-checks stored inconsistency evidence offline. It
 // returns an error (exit 1) when the evidence is genuine, that is, both
-// checkpoints are signed by the log key and the stored proof fails to
-// connect them, and nil when the proof connects them after all.
+// checkpoints are signed by the log key and they have one size and two
+// roots, or the stored proof fails to connect the smaller to the larger. It
+// returns nil when the proof connects them after all, and for a pair whose
+// old tree is the larger, which proves nothing.
 func recheckEvidence(out io.Writer, path string, v note.Verifier) error {
 	data, err := fileio.ReadLimit(path, proofs.MaxEvidenceSize, "evidence file")
 	if err != nil {
@@ -189,6 +228,13 @@ func recheckEvidence(out io.Writer, path string, v note.Verifier) error {
 		fmt.Fprintf(out, "not evidence of an inconsistency: the stored proof shows log %q grew from tree size %d to %d\n",
 			e.Old.Origin, e.Old.Size, e.New.Size)
 		return nil
+	case e.Verdict == auditor.OutOfOrder:
+		fmt.Fprintf(out, "not evidence of an inconsistency: the old checkpoint (tree size %d) is larger than the new one (%d), "+
+			"and checkpoints carry no time\n", e.Old.Size, e.New.Size)
+		fmt.Fprintf(out, "only a consistency proof from tree size %d to %d can show whether they are one log: "+
+			"save the two checkpoints and run 'ledgerctl verify-consistency --from SMALLER --to LARGER' against the ledger\n",
+			e.New.Size, e.Old.Size)
+		return nil
 	}
 	printInconsistency(out, e.Inconsistency)
 	hint := "the stored proof fails to connect the two checkpoints: the log forked, or it served a bad proof; " +
@@ -197,10 +243,6 @@ func recheckEvidence(out io.Writer, path string, v note.Verifier) error {
 	case auditor.Fork:
 		fmt.Fprintf(out, "GENUINE EVIDENCE: the log key signed two different trees of size %d\n", e.Old.Size)
 		hint = "two signed trees of one size are a fork of the log; this needs no proof to show"
-	case auditor.Shrunk:
-		fmt.Fprintf(out, "GENUINE EVIDENCE: both checkpoints are signed by the log key and the newer one is smaller\n")
-		hint = fmt.Sprintf("a shrinking tree is a fork only if the size-%d checkpoint was signed after the size-%d one; "+
-			"a consistency proof from %d to %d settles it", e.New.Size, e.Old.Size, e.New.Size, e.Old.Size)
 	default:
 		fmt.Fprintf(out, "GENUINE EVIDENCE: both checkpoints are signed by the log key and the stored proof does not connect them\n")
 	}

@@ -113,11 +113,39 @@ func (g Growth) String() string {
 	case g.First:
 		return fmt.Sprintf("first audit: trusting checkpoint %d (root %s) of log %q; later audits prove the log only grew from it",
 			g.Trusted.Size, g.Trusted.Root, g.Trusted.Origin)
-	case g.To < g.From:
-		return fmt.Sprintf("consistent, but the ledger served checkpoint %d, older than %d seen before; keeping %d", g.To, g.From, g.From)
 	}
 	return fmt.Sprintf("consistent: log %q grew from %d to %d entries (%d-hash proof verified)", g.Trusted.Origin, g.From, g.To, g.ProofHashes)
 }
+
+// A BehindError is a served checkpoint smaller than the one stored, and
+// proved to be a prefix of it. It is no evidence against the log: a
+// checkpoint carries no time, so the two are what one honest log signed, and
+// a lagging replica serves the same. But this auditor saw the larger tree,
+// and the log must not shrink from what a party saw, so the served
+// checkpoint is refused and the stored one kept: the audit does not advance
+// until the log serves the larger tree again or a tree that extends it.
+//
+// Err, if not nil, is why no proof could be had (the source cannot prove up
+// to the stored size, as a lagging replica cannot); the served checkpoint
+// is refused all the same, and it is no evidence either.
+type BehindError struct {
+	Stored, Served proofs.SignedCheckpoint
+	Err            error
+}
+
+func (e *BehindError) Error() string {
+	msg := fmt.Sprintf("the ledger served checkpoint %d, smaller than checkpoint %d this auditor saw before", e.Served.Size, e.Stored.Size)
+	if e.Err != nil {
+		return msg + ", and no consistency proof between them: " + e.Err.Error()
+	}
+	return msg + ": a prefix of it (proved), so no evidence of a fork, but the log is not showing all it signed"
+}
+
+func (e *BehindError) Unwrap() error { return e.Err }
+
+// behindHint is the hint of a *BehindError.
+const behindHint = "a lagging replica, or a log hiding its tail: audit again later; " +
+	"a smaller checkpoint is no evidence of a fork, since checkpoints carry no time"
 
 // An InconsistentError is a served checkpoint that is not consistent with
 // the one stored: proof that the log forked or rewrote its history. The
@@ -137,9 +165,12 @@ func (e *InconsistentError) Unwrap() error { return e.err }
 
 // CheckConsistency proves src's latest checkpoint consistent with the one
 // stored in dir, and stores it once proved (the first run stores it
-// unproved: trust on first use). A checkpoint older than the stored one
-// must still be its prefix, and the stored one is kept. An inconsistency
-// is an *InconsistentError, its evidence written to dir first.
+// unproved: trust on first use). A checkpoint smaller than the stored one
+// is proved a prefix of it, then refused with a *BehindError; the stored one
+// is kept and no evidence is written. An inconsistency is an
+// *InconsistentError, its evidence written to dir first: two roots for one
+// size, or a failing proof from the smaller tree to the larger, never a pair
+// merely in the "wrong" order.
 func CheckConsistency(ctx context.Context, src Source, v note.Verifier, dir string) (Growth, error) {
 	latest, err := src.Checkpoint(ctx)
 	if err != nil {
@@ -161,13 +192,18 @@ func CheckConsistency(ctx context.Context, src Source, v note.Verifier, dir stri
 		return Growth{}, fmt.Errorf("the stored checkpoint %s does not verify under the log key: %w", path, err)
 	}
 	g := Growth{Trusted: stored, From: stored.Size, To: latest.Size}
+	// Checkpoints carry no time: prove the smaller a prefix of the larger,
+	// whichever was seen first.
 	older, newer := stored, latest
 	if latest.Size < stored.Size {
-		older, newer = latest, stored // an older checkpoint must still be a prefix
+		older, newer = latest, stored
 	}
 	var p proofs.ConsistencyProof
 	if older.Size != newer.Size && older.Size > 0 {
 		if p, err = src.Consistency(ctx, older, newer); err != nil {
+			if latest.Size < stored.Size {
+				return g, hint.With(&BehindError{Stored: stored, Served: latest, Err: err}, behindHint)
+			}
 			return g, fmt.Errorf("fetching the consistency proof %d -> %d: %w", older.Size, newer.Size, err)
 		}
 	}
@@ -184,7 +220,7 @@ func CheckConsistency(ctx context.Context, src Source, v note.Verifier, dir stri
 		return g, &InconsistentError{Stored: stored, Evidence: evidence, Proof: inc, err: err}
 	}
 	if latest.Size < stored.Size {
-		return g, nil
+		return g, hint.With(&BehindError{Stored: stored, Served: latest}, behindHint)
 	}
 	if err := fileio.WriteAtomic(path, latest.Note, 0o644); err != nil {
 		return g, err

@@ -11,6 +11,11 @@ import (
 )
 
 // A Verdict is what stored inconsistency evidence proves.
+//
+// Evidence of misbehaviour is only what no single append-only tree can
+// explain: Fork and Disconnected. A checkpoint carries no time, so a pair
+// whose "new" tree is smaller than its "old" one proves nothing on its own
+// (OutOfOrder): the same two honest checkpoints can be read in either order.
 type Verdict int
 
 const (
@@ -18,20 +23,26 @@ const (
 	NotEvidence Verdict = iota
 	// Fork: the log key signed two different trees of one size.
 	Fork
-	// Shrunk: both are signed and the newer tree is smaller.
-	Shrunk
 	// Disconnected: both are signed and the stored proof does not connect
-	// them: the log forked, or it served a bad proof.
+	// the smaller tree to the larger: the log forked, or it served a bad
+	// proof.
 	Disconnected
+	// OutOfOrder: the old checkpoint's tree is the larger. That is no
+	// evidence; only a consistency proof from the smaller tree to the
+	// larger can show whether they are one log.
+	OutOfOrder
 )
+
+// IsEvidence reports whether the verdict is evidence against the log.
+func (v Verdict) IsEvidence() bool { return v == Fork || v == Disconnected }
 
 // An Evidence is stored inconsistency evidence, re-checked.
 type Evidence struct {
 	Verdict Verdict
 	Old     proofs.SignedCheckpoint
 	New     proofs.SignedCheckpoint
-	// Inconsistency holds both checkpoints and the failing proof, unless
-	// the verdict is NotEvidence.
+	// Inconsistency holds both checkpoints and the failing proof when the
+	// verdict is evidence, and is nil otherwise.
 	Inconsistency *proofs.InconsistencyError
 }
 
@@ -41,7 +52,8 @@ var ErrNotGenuine = errors.New("is not genuine evidence")
 // RecheckEvidence re-checks evidence written by CheckConsistency or by
 // 'ledgerctl verify-consistency --evidence', offline: both checkpoints
 // must be signed by v, and the stored proof is verified again. Evidence
-// whose checkpoints v did not sign is an error, not a verdict.
+// whose checkpoints v did not sign is an error, not a verdict; a pair in
+// reverse order is the verdict OutOfOrder, which is no evidence.
 func RecheckEvidence(data []byte, v note.Verifier) (Evidence, error) {
 	oldNote, newNote, proof, err := proofs.ParseInconsistencyEvidence(data)
 	if err != nil {
@@ -58,16 +70,18 @@ func RecheckEvidence(data []byte, v note.Verifier) (Evidence, error) {
 				"is --log-key the verifier key of the log the evidence is about?")
 		}
 	}
+	if e.New.Size < e.Old.Size {
+		// Written by an older ledgerctl, or by hand: no evidence.
+		e.Verdict = OutOfOrder
+		return e, nil
+	}
 	err = proofs.VerifyConsistency(e.Old, e.New, proof)
 	if !errors.As(err, &e.Inconsistency) {
 		return e, err // nil: NotEvidence
 	}
-	switch {
-	case e.Old.Size == e.New.Size:
+	if e.Old.Size == e.New.Size {
 		e.Verdict = Fork
-	case e.New.Size < e.Old.Size:
-		e.Verdict = Shrunk
-	default:
+	} else {
 		e.Verdict = Disconnected
 	}
 	return e, nil

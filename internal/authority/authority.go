@@ -54,8 +54,18 @@ type Registered struct {
 // Register registers r with the authority's key. A key file it made is
 // removed again if the registration fails, and kept (with a hint) when
 // the registration may have been recorded after all.
+//
+// With r.LogKey set, the ledger's checkpoint MUST verify under it before
+// anything is written, key file or entry: a wrong log key fails the
+// command with nothing registered, so the retry with the right key is not
+// refused as a name already taken.
 func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, r Registration) (Registered, error) {
 	var out Registered
+	if r.LogKey != nil {
+		if _, err := verified.Checkpoint(ctx, cl, r.LogKey); err != nil {
+			return out, fmt.Errorf("before registering %s: %w; nothing was registered", r.Name, err)
+		}
+	}
 	pub := r.PublicKey
 	if pub == nil {
 		key, err := keyfile.Generate()

@@ -1,65 +1,83 @@
-package authority
+package authority_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"net/http"
-	"net/http/httptest"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
-	"github.com/agentledger/agentledger/ledger/client"
+	"github.com/agentledger/agentledger/internal/authority"
+	"github.com/agentledger/agentledger/internal/testkit/fixture"
+	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/ledger/verified"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
-// fakeLedger answers every append with status and reason, and every
-// lookup with 404: a ledger that took nothing the client can see yet.
-func fakeLedger(t *testing.T, status int, reason string) *client.Client {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.Method == http.MethodPost {
-			w.WriteHeader(status)
-			_, _ = w.Write([]byte(`{"error":"` + reason + `","message":"fake"}`))
-			return
+// TestWrongLogKeyWritesNothing: each operation that proves what it wrote
+// checks the log key against the ledger's checkpoint first. Given another
+// log's key it fails with nothing written (no entry, no key file), and
+// the same call with the right key then succeeds: the name is not taken.
+func TestWrongLogKeyWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	l := testledger.Start(t)
+	caller, callee := l.Register("order-agent", "low"), l.Register("payment-agent", "high")
+	_, wrong := testledger.NewLogKey(t)
+	key := l.Authority.Key
+	keyOut := filepath.Join(t.TempDir(), "inventory-agent.pem")
+	reg := authority.Registration{Name: "inventory-agent", Risk: statement.RiskMedium, KeyOut: keyOut, LogKey: wrong, Wait: 5 * time.Second}
+
+	size := l.Log.Size()
+	wrote := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "does not verify") {
+			t.Errorf("%s under another log's key: got %v, want a checkpoint that does not verify", what, err)
 		}
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error":"not_found","message":"fake"}`))
-	}))
-	t.Cleanup(srv.Close)
-	cl, err := client.New(srv.URL, nil)
+		if got := l.Log.Size(); got != size {
+			t.Errorf("%s under another log's key wrote %d entries", what, got-size)
+		}
+	}
+	_, err := authority.Register(ctx, l.Client, key, reg)
+	wrote("register", err)
+	if err != nil && !strings.Contains(err.Error(), "nothing was registered") {
+		t.Errorf("register: %v does not say that nothing was registered", err)
+	}
+	if _, serr := os.Stat(keyOut); !errors.Is(serr, fs.ErrNotExist) {
+		t.Errorf("register under another log's key left a key file: %v", serr)
+	}
+	_, err = authority.Issue(ctx, l.Client, wrong, key, authority.Grant{Caller: caller.DID, Callee: callee.DID, Scopes: []string{"payment:charge"}, TTL: time.Hour}, time.Second)
+	wrote("issue", err)
+
+	// With the right key, the same registration is taken and proved.
+	reg.LogKey = l.Verifier
+	res, err := authority.Register(ctx, l.Client, key, reg)
+	if err != nil || res.Proved == nil || res.Duplicate {
+		t.Fatalf("register with the right key after a wrong one: %+v, %v", res, err)
+	}
+	issued, err := authority.Issue(ctx, l.Client, l.Verifier, key, authority.Grant{Caller: caller.DID, Callee: callee.DID, Scopes: []string{"payment:charge"}, TTL: time.Hour}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cl
+	size = l.Log.Size()
+	_, _, err = authority.Revoke(ctx, l.Client, wrong, key, issued.Contract.ID, "test", time.Second)
+	wrote("revoke", err)
 }
 
-// TestRegisterKeepsTheKeyWhenTheOutcomeIsUnknown: a 5xx answer to an
-// append may still be committed (the ledger queued the entry before its
-// commit timed out), so the new key is kept and the error says the
-// registration may have been recorded. A refusal (4xx) removes it.
-func TestRegisterKeepsTheKeyWhenTheOutcomeIsUnknown(t *testing.T) {
-	_, auth, _ := ed25519.GenerateKey(rand.Reader)
-	for _, tt := range []struct {
-		status   int
-		reason   string
-		keyKept  bool
-		isUnsure bool
-	}{
-		{http.StatusServiceUnavailable, "storage_unavailable", true, true},
-		{http.StatusInternalServerError, "internal", true, true},
-		{http.StatusBadRequest, "invalid_statement", false, false},
-		{http.StatusConflict, "name_taken", false, false},
-	} {
-		out := filepath.Join(t.TempDir(), "agent.pem")
-		_, err := Register(context.Background(), fakeLedger(t, tt.status, tt.reason), auth, Registration{Name: "agent", Risk: "low", KeyOut: out})
-		_, statErr := os.Stat(out)
-		var unsure *verified.UnsureAppend
-		if err == nil || (statErr == nil) != tt.keyKept || errors.As(err, &unsure) != tt.isUnsure {
-			t.Errorf("%d %s: err %v, key kept %v (want %v), unsure %v (want %v)", tt.status, tt.reason, err, statErr == nil, tt.keyKept, errors.As(err, &unsure), tt.isUnsure)
-		}
+// TestAppendProvedChecksFirst: AppendProved appends nothing until the
+// ledger's checkpoint verifies under the key it will prove with.
+func TestAppendProvedChecksFirst(t *testing.T) {
+	l := testledger.Start(t)
+	_, wrong := testledger.NewLogKey(t)
+	st := &statement.Registration{Name: "lone-agent", DID: fixture.NewIdentity("lone-agent").DID, Risk: statement.RiskLow, Time: time.Now().UTC().Truncate(time.Second)}
+	size := l.Log.Size()
+	_, _, err := verified.AppendProved(context.Background(), l.Client, wrong, st, l.Authority.Key, time.Second, "the registration")
+	if err == nil || !strings.Contains(err.Error(), "nothing was appended") {
+		t.Errorf("got %v, want a refusal before the append", err)
+	}
+	if got := l.Log.Size(); got != size {
+		t.Errorf("%d entries written under another log's key", got-size)
 	}
 }

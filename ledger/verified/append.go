@@ -23,7 +23,13 @@ import (
 // checkpoint and verifies that it proves exactly the envelope appended. It
 // returns the proved entry and the tlog-proof text. what names the entry
 // in errors.
+//
+// It appends nothing until the ledger's current checkpoint verifies under
+// v: a wrong log key fails before the write, not after it.
 func AppendProved(ctx context.Context, cl *client.Client, v note.Verifier, st statement.Statement, key ed25519.PrivateKey, wait time.Duration, what string) (*verify.ProvedEntry, []byte, error) {
+	if _, err := Checkpoint(ctx, cl, v); err != nil {
+		return nil, nil, fmt.Errorf("before appending %s: %w; nothing was appended", what, err)
+	}
 	env, err := statement.Sign(st, key)
 	if err != nil {
 		return nil, nil, err
