@@ -29,7 +29,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,6 +118,9 @@ type Guard struct {
 	self      string
 	refusals  *prometheus.CounterVec
 	approvals *prometheus.CounterVec
+
+	mu      sync.Mutex
+	actions []string // every action Protect was called for, sorted
 }
 
 // New returns a Guard.
@@ -164,6 +169,11 @@ func (g *Guard) Protect(action string, values Values, h Handler) http.Handler {
 	if _, _, err := scope.ParseAction(action); err != nil {
 		panic("guard: invalid action " + action) // a programming error, caught at start-up
 	}
+	g.mu.Lock()
+	if i, found := slices.BinarySearch(g.actions, action); !found {
+		g.actions = slices.Insert(g.actions, i, action)
+	}
+	g.mu.Unlock()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ref := g.check(r.Context(), w, r, action, values)
 		if ref != nil {
@@ -177,6 +187,14 @@ func (g *Guard) Protect(action string, values Values, h Handler) http.Handler {
 		g.approvals.WithLabelValues(action).Inc()
 		h(w, r, a)
 	})
+}
+
+// Actions lists, sorted, every action the guard protects a handler of:
+// what its agent serves, which its registration must declare.
+func (g *Guard) Actions() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.actions)
 }
 
 // check runs steps 1 to 6 and returns the approval, or why not.

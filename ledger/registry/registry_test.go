@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,19 +101,22 @@ func (e *env) refused(raw []byte, buildErr error, class error, code string) {
 	}
 }
 
-func (e *env) register(id fixture.Identity) ledger.AppendResult {
+// register registers id, serving the actions serves.
+func (e *env) register(id fixture.Identity, serves ...string) ledger.AppendResult {
 	e.t.Helper()
-	return e.mustOK(fixture.Registration(e.authority.Key, id, "low", time.Now()))
+	return e.mustOK(fixture.Registration(e.authority.Key, id, "low", time.Now(), serves...))
 }
 
 func TestRegistrationRules(t *testing.T) {
 	e := newEnv(t)
 	order := fixture.NewIdentity("order-agent")
-	first, err := fixture.Registration(e.authority.Key, order, "low", time.Now())
+	first, err := fixture.Registration(e.authority.Key, order, "low", time.Now(), "order:create")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := e.mustOK(first, nil)
+	storefront := fixture.NewIdentity("storefront")
+	e.register(storefront)
 
 	// The same entry again is a duplicate, not a conflict.
 	again := e.mustOK(first, nil)
@@ -125,10 +129,18 @@ func TestRegistrationRules(t *testing.T) {
 	e.refuse(ErrConflict, "did_registered")(fixture.Registration(e.authority.Key, fixture.FromKey("order-twin", order.Key), "low", time.Now()))
 	bad, _ := envelope.Sign(envelope.KindRegistration, []byte(`{"v":1,"name":"x","did":"did:key:nope","risk":"low","time":"2026-01-01T00:00:00Z"}`), e.authority.Key)
 	e.refused(bad, nil, ErrInvalid, "invalid_statement")
+	// Served actions in one order only, so that each list has one form.
+	unsorted, _ := envelope.Sign(envelope.KindRegistration, []byte(fmt.Sprintf(
+		`{"v":1,"name":"payment-agent","did":%q,"risk":"high","serves":["payment:refund","payment:charge"],"time":"2026-01-01T00:00:00Z"}`,
+		fixture.NewIdentity("p").DID)), e.authority.Key)
+	e.refused(unsorted, nil, ErrInvalid, "invalid_statement")
 
 	a, err := e.reg.Agent("order-agent")
-	if err != nil || a.DID != order.DID || a.Index != res.Index {
+	if err != nil || a.DID != order.DID || a.Index != res.Index || !slices.Equal(a.Serves, []string{"order:create"}) {
 		t.Fatalf("Agent by name = %+v, %v", a, err)
+	}
+	if s, err := e.reg.Agent("storefront"); err != nil || s.Serves != nil {
+		t.Fatalf("Agent storefront = %+v, %v; want one serving nothing", s, err)
 	}
 	b, err := e.reg.Agent(order.DID)
 	if err != nil || b.Name != "order-agent" {

@@ -57,10 +57,12 @@ func ProveAppended(ctx context.Context, cl *client.Client, v note.Verifier, inde
 	return e, raw, nil
 }
 
-// Register signs a registration, dated now, with the authority
-// key and appends it.
-func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string) (client.AppendResult, error) {
-	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Time: time.Now().UTC().Truncate(time.Second)}
+// Register signs a registration of an agent serving the actions serves
+// (in any order, duplicates dropped; none for a party that only calls
+// others), dated now, with the authority key and appends it.
+func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string, serves []string) (client.AppendResult, error) {
+	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Serves: statement.SortServes(serves),
+		Time: time.Now().UTC().Truncate(time.Second)}
 	env, err := statement.Sign(&reg, authority)
 	if err != nil {
 		return client.AppendResult{}, err
