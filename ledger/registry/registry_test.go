@@ -32,6 +32,10 @@ type env struct {
 	log       *ledger.Log
 	reg       *Registry
 	authority fixture.Identity
+	// caller holds a contract at each agent e.serve registered; refs are
+	// those contracts, by the agent's did:key.
+	caller fixture.Identity
+	refs   map[string]statement.ContractRef
 }
 
 func newEnv(t *testing.T) *env {
@@ -45,7 +49,7 @@ func newEnv(t *testing.T) *env {
 	if err := ledger.Create(dir, origin); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, signer: signer, authority: fixture.NewIdentity("authority")}
+	e := &env{t: t, dir: dir, signer: signer, authority: fixture.NewIdentity("authority"), refs: map[string]statement.ContractRef{}}
 	e.open()
 	return e
 }
@@ -105,6 +109,20 @@ func (e *env) refused(raw []byte, buildErr error, class error, code string) {
 func (e *env) register(id fixture.Identity, serves ...string) ledger.AppendResult {
 	e.t.Helper()
 	return e.mustOK(fixture.Registration(e.authority.Key, id, "low", time.Now(), serves...))
+}
+
+// serve registers agent, serving inventory:check, and issues e.caller a
+// contract at it: what e.action(agent, n) writes under.
+func (e *env) serve(agent fixture.Identity) {
+	e.t.Helper()
+	if e.caller.DID == "" {
+		e.caller = fixture.NewIdentity("caller")
+		e.register(e.caller)
+	}
+	e.register(agent, "inventory:check")
+	raw, _, err := fixture.Contract(e.authority.Key, e.caller.DID, agent.DID, []string{"inventory:check"}, time.Now(), time.Hour)
+	res := e.mustOK(raw, err)
+	e.refs[agent.DID] = statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}
 }
 
 func TestRegistrationRules(t *testing.T) {
@@ -270,10 +288,16 @@ func TestRevocationRules(t *testing.T) {
 
 func TestActionRules(t *testing.T) {
 	e := newEnv(t)
-	order, pay := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	order, pay, inv := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent"), fixture.NewIdentity("inventory-agent")
 	e.register(order)
-	e.register(pay)
-	spec := fixture.ActionSpec{Caller: order.DID, Contract: statement.ContractRef{Index: 2, LeafHash: proofs.LeafHash([]byte("c"))},
+	e.register(pay, "payment:charge")
+	e.register(inv, "inventory:reserve")
+	contract, _, err := fixture.Contract(e.authority.Key, order.DID, pay.DID, []string{"payment:charge:max_10000usd"}, time.Now(), time.Hour)
+	c := e.mustOK(contract, err)
+	invContract, _, err := fixture.Contract(e.authority.Key, order.DID, inv.DID, []string{"inventory:reserve"}, time.Now(), time.Hour)
+	ic := e.mustOK(invContract, err)
+	ref := statement.ContractRef{Index: c.Index, LeafHash: c.LeafHash}
+	spec := fixture.ActionSpec{Caller: order.DID, Contract: ref,
 		Action: "payment:charge", Body: []byte(`{"amount":100}`), Amount: fixture.Int64(100), Currency: "USD",
 		Nonce: "nonce-0123456789abcdef", Time: time.Now()}
 	action, err := fixture.Action(pay, spec)
@@ -295,8 +319,6 @@ func TestActionRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := fixture.NewIdentity("inventory-agent")
-	e.register(inv)
 	st.Agent = inv.DID
 	payload, err := st.Marshal()
 	if err != nil {
@@ -305,6 +327,44 @@ func TestActionRules(t *testing.T) {
 	e.refuse(ErrForbidden, "agent_mismatch")(envelope.Sign(envelope.KindAction, payload, pay.Key))
 	// The authority is not an agent.
 	e.refuse(ErrForbidden, "unregistered_signer")(fixture.Action(e.authority, spec))
+
+	// The named contract must be in the log, at the index named.
+	for i, r := range []statement.ContractRef{
+		{Index: c.Index, LeafHash: proofs.LeafHash([]byte("no such contract"))}, // no such leaf hash
+		{Index: c.Index + 1, LeafHash: c.LeafHash},                              // the contract's leaf, moved
+		{Index: 0, LeafHash: proofs.LeafHash(e.entry(0))},                       // a registration's entry
+		{Index: first.Index, LeafHash: first.LeafHash},                          // the action's own entry
+		{Index: 1 << 40, LeafHash: c.LeafHash},                                  // beyond the log
+	} {
+		spec.Contract, spec.Nonce = r, fmt.Sprintf("nonce-not-in-log-%d-0123456789", i)
+		e.refuse(ErrInvalid, "contract_not_in_log")(fixture.Action(pay, spec))
+	}
+	// The signer must be the contract's audience: an agent cannot record
+	// an action about itself under a contract at another agent.
+	spec.Contract, spec.Nonce = ref, "nonce-not-audience-0123456789"
+	e.refuse(ErrForbidden, "not_audience")(fixture.Action(inv, spec))
+	spec.Contract = statement.ContractRef{Index: ic.Index, LeafHash: ic.LeafHash}
+	e.refuse(ErrForbidden, "not_audience")(fixture.Action(pay, spec))
+	// Under its own contract it may, whether or not the contract grants
+	// the action: that is for the agent to decide and the auditor to check.
+	e.mustOK(fixture.Action(inv, spec))
+
+	// The rule holds the same with a cold cache, after a restart.
+	e.log.Close()
+	e.open()
+	spec.Contract, spec.Nonce = ref, "nonce-after-restart-0123456789"
+	e.refuse(ErrForbidden, "not_audience")(fixture.Action(inv, spec))
+	e.mustOK(fixture.Action(pay, spec))
+}
+
+// entry returns the log's entry at index.
+func (e *env) entry(index uint64) []byte {
+	e.t.Helper()
+	raw, err := e.log.Entry(index)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return raw
 }
 
 func mustPayload(t *testing.T, raw []byte) []byte {
