@@ -14,6 +14,7 @@ import (
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
 
@@ -174,13 +175,20 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		if c.Issuer != env.KeyID {
 			return refuse(ErrInvalid, wire.ReasonIssuerMismatch, "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
 		}
-		for _, p := range []struct{ role, did, reason string }{
-			{"subject", c.Subject, wire.ReasonUnknownSubject}, {"audience", c.Audience, wire.ReasonUnknownAudience}} {
-			if _, err := r.lookup(prefixAgentDID + p.did); errors.Is(err, ledger.ErrNotFound) {
-				return refuse(ErrInvalid, p.reason, "contract %s %s is not a registered agent", p.role, p.did)
-			} else if err != nil {
-				return err
-			}
+		if _, err := r.party("subject", c.Subject, wire.ReasonUnknownSubject); err != nil {
+			return err
+		}
+		audience, err := r.party("audience", c.Audience, wire.ReasonUnknownAudience)
+		if err != nil {
+			return err
+		}
+		callee, err := r.agentAt(audience)
+		if err != nil {
+			return err
+		}
+		if s, ok := scope.Unserved(c.Scopes, callee.Serves); ok {
+			return refuse(ErrInvalid, wire.ReasonScopeNotServed, "scope %q grants an action that the audience %s does not serve (it serves %s)",
+				s, callee.Name, servesList(callee.Serves))
 		}
 		if _, err := r.lookup(prefixContractID + c.ID); err == nil {
 			return refuse(ErrConflict, wire.ReasonContractIDTaken, "a contract with id %s is already in the log", c.ID)
@@ -226,6 +234,16 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		return r.checkActionContract(a)
 	}
 	return refuse(ErrInvalid, wire.ReasonUnknownKind, "unknown entry kind %q", env.Kind)
+}
+
+// party returns the registration index of a contract's party (its role
+// and did:key), refusing with reason a party that is not registered.
+func (r *Registry) party(role, did, reason string) (uint64, error) {
+	idx, err := r.lookup(prefixAgentDID + did)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return 0, refuse(ErrInvalid, reason, "contract %s %s is not a registered agent", role, did)
+	}
+	return idx, err
 }
 
 // contractPlace is where a contract sits and who its audience is.
@@ -275,6 +293,14 @@ func (r *Registry) placeOf(leaf proofs.Hash) (contractPlace, error) {
 		r.contracts.Store(leaf, p)
 	}
 	return p, nil
+}
+
+// servesList writes a registration's served actions for a refusal.
+func servesList(serves []string) string {
+	if len(serves) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", serves)
 }
 
 // checkRegistered refuses a signer that is not a registered agent.

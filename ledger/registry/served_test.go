@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentledger/agentledger/internal/authority"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/internal/testkit/testledger"
 	"github.com/agentledger/agentledger/ledger/client"
@@ -68,5 +69,35 @@ func TestActionUnderAForeignContractIsRefused(t *testing.T) {
 	// judge whether the contract allowed it.
 	if _, err := l.Client.Append(ctx, charge(pay, ref, "honest-charge-00000001")); err != nil {
 		t.Fatalf("the audience's own action: %v", err)
+	}
+}
+
+// TestContractsGrantOnlyServedActions issues contracts through the
+// authority's own code path (authority.Issue, as ledgerctl contract issue
+// does): mistyped scopes, and scopes at a party that serves nothing, are
+// refused with scope_not_served and nothing is written.
+func TestContractsGrantOnlyServedActions(t *testing.T) {
+	l := testledger.Start(t)
+	ctx := context.Background()
+	order := l.Register("order-agent", "low", "order:create")
+	l.Register("payment-agent", "high", "payment:charge", "payment:refund")
+	l.Register("storefront", "low")
+	issue := func(callee string, scopes ...string) error {
+		_, err := authority.Issue(ctx, l.Client, l.Verifier, l.Authority.Key,
+			authority.Grant{Caller: order.Name, Callee: callee, Scopes: scopes, TTL: time.Hour}, 5*time.Second)
+		return err
+	}
+	for _, scopes := range [][]string{
+		{"paymnt:charge:max_10000usd"},
+		{"payment:chrage"},
+		{"payment:charge:max_10000usd", "payment:chargeback"},
+	} {
+		before := l.Log.Size()
+		refused(t, l, before, issue("payment-agent", scopes...), http.StatusBadRequest, wire.ReasonScopeNotServed)
+	}
+	before := l.Log.Size()
+	refused(t, l, before, issue("storefront", "order:create"), http.StatusBadRequest, wire.ReasonScopeNotServed)
+	if err := issue("payment-agent", "payment:charge:max_10000usd", "payment:refund"); err != nil {
+		t.Fatalf("a contract within what the callee serves: %v", err)
 	}
 }

@@ -137,6 +137,7 @@ var refusalHints = map[string]string{
 	wire.ReasonUnregisteredSigner: "only a registered agent writes actions, signed with its own key: register it (ledgerctl agent register)",
 	wire.ReasonAgentMismatch:      "an agent writes only its own actions: the statement's \"agent\" must be the signer's did:key (ledgerctl keys did KEYFILE)",
 	wire.ReasonUnknownKind:        "--type is registration, contract, revocation or action",
+	wire.ReasonScopeNotServed:     "a contract grants only actions its callee serves: check the scope's spelling, and see what the callee serves with 'ledgerctl agent show CALLEE'",
 	wire.ReasonContractNotInLog:   "an action names, by index and leaf hash, a contract entry in this log (ledgerctl contract show ID prints both)",
 	wire.ReasonNotAudience:        "an agent records actions only under contracts at itself: the contract's audience must be the signer's did:key",
 }

@@ -27,6 +27,9 @@ const (
 	// ReasonUnknownAudience: a contract whose audience is not a registered
 	// agent (400).
 	ReasonUnknownAudience = "unknown_audience"
+	// ReasonScopeNotServed: a contract granting a scope whose action its
+	// audience's registration does not serve (400).
+	ReasonScopeNotServed = "scope_not_served"
 	// ReasonContractIDTaken: a contract whose id is already in the log
 	// (409).
 	ReasonContractIDTaken = "contract_id_taken"
