@@ -25,6 +25,7 @@ func TestAuditKindsAreWriteReasons(t *testing.T) {
 		{audit.KindAlreadyRevoked, wire.ReasonAlreadyRevoked},
 		{audit.KindUnregisteredSigner, wire.ReasonUnregisteredSigner},
 		{audit.KindAgentMismatch, wire.ReasonAgentMismatch},
+		{audit.KindScopeNotServed, wire.ReasonScopeNotServed},
 		{audit.KindContractNotInLog, wire.ReasonContractNotInLog},
 		{audit.KindNotAudience, wire.ReasonNotAudience},
 	} {

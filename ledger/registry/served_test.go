@@ -14,6 +14,7 @@ import (
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/statement"
+	"github.com/agentledger/agentledger/verify/audit"
 )
 
 // These tests attack a real ledger on loopback, over HTTP, as a client
@@ -99,5 +100,55 @@ func TestContractsGrantOnlyServedActions(t *testing.T) {
 	refused(t, l, before, issue("storefront", "order:create"), http.StatusBadRequest, wire.ReasonScopeNotServed)
 	if err := issue("payment-agent", "payment:charge:max_10000usd", "payment:refund"); err != nil {
 		t.Fatalf("a contract within what the callee serves: %v", err)
+	}
+}
+
+// TestAuditFlagsAnActionItsAgentDoesNotServe plants what the ledger does
+// not refuse: the payment agent records an inventory:reserve, which it
+// does not serve, under its own contract. The auditor reports it, and
+// nothing else in the log.
+func TestAuditFlagsAnActionItsAgentDoesNotServe(t *testing.T) {
+	l := testledger.Start(t)
+	ctx := context.Background()
+	order := l.Register("order-agent", "low", "order:create")
+	pay := l.Register("payment-agent", "high", "payment:charge")
+	_, ref := l.Issue(order, pay, "payment:charge:max_10000usd")
+	raw, err := fixture.Action(pay, fixture.ActionSpec{Caller: order.DID, Contract: ref, Action: "payment:charge",
+		Body: []byte(`{}`), Amount: fixture.Int64(100), Currency: "USD", Nonce: "honest-charge-00000001", Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Client.Append(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	raw, err = fixture.Action(pay, fixture.ActionSpec{Caller: order.DID, Contract: ref, Action: "inventory:reserve",
+		Body: []byte(`{}`), Quantity: fixture.Int64(1), Nonce: "planted-reserve-000001", Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted, err := l.Client.Append(ctx, raw)
+	if err != nil {
+		t.Fatalf("the ledger refused an action under the agent's own contract: %v", err)
+	}
+
+	e := audit.New(l.Authority.DID, 30*time.Second)
+	for i := uint64(0); i < l.Log.Size(); i++ {
+		entry, err := l.Log.Entry(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Check(i, entry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var kinds []string
+	for _, v := range e.State().Violations {
+		if v.Index != planted.Index {
+			t.Errorf("violation at %d, not the planted entry %d: %+v", v.Index, planted.Index, v)
+		}
+		kinds = append(kinds, v.Kind)
+	}
+	if len(kinds) != 2 || kinds[0] != audit.KindActionNotServed || kinds[1] != audit.KindNotCovered {
+		t.Fatalf("violations %q, want action_not_served then not_covered", kinds)
 	}
 }

@@ -21,12 +21,17 @@
 //   - name_taken, did_registered: a registration reusing a name or a DID;
 //   - unknown_party: a contract whose subject or audience (Reason) is not a
 //     registered agent;
+//   - scope_not_served: a contract with a scope whose action its audience's
+//     registration does not serve (a registration without serves serves
+//     nothing);
 //   - contract_id_taken: a contract reusing an id;
 //   - unknown_contract: a revocation of a leaf hash that is no contract;
 //   - not_issuer: a revocation by neither the authority nor the issuer;
 //   - already_revoked: a second revocation of a contract;
 //   - unregistered_signer: an action not signed by a registered agent;
-//   - agent_mismatch: an action whose agent is not its signer.
+//   - agent_mismatch: an action whose agent is not its signer;
+//   - contract_not_in_log and not_audience, below: an action must name a
+//     contract in the log whose audience is its signer.
 //
 // An entry that breaks a write rule takes no effect: a refused
 // registration registers nobody, a refused contract cannot be relied on,
@@ -39,6 +44,8 @@
 // is unregistered_identity (Reason caller).
 //
 // Actions (§9); all that apply are reported:
+//   - action_not_served: the action is not one its agent's registration
+//     serves;
 //   - unregistered_identity: the caller is not registered;
 //   - nonce_reused: the caller, agent and nonce were used by an earlier
 //     action (Detail names its index);
@@ -86,6 +93,7 @@ const (
 	KindNameTaken            = "name_taken"
 	KindDIDRegistered        = "did_registered"
 	KindUnknownParty         = "unknown_party"
+	KindScopeNotServed       = "scope_not_served"
 	KindContractIDTaken      = "contract_id_taken"
 	KindUnknownContract      = "unknown_contract"
 	KindNotIssuer            = "not_issuer"
@@ -100,6 +108,7 @@ const (
 	KindAfterRevocation      = "after_revocation"
 	KindNotCovered           = "not_covered"
 	KindNonceReused          = "nonce_reused"
+	KindActionNotServed      = "action_not_served"
 )
 
 // Violation reasons: the finer cause a Violation's Reason gives for some
@@ -163,7 +172,10 @@ func New(authority string, skew time.Duration) *Engine {
 // Resume returns an engine that goes on from s.Next with the state s. It
 // refuses (ErrState) a state that is not internally consistent. With the
 // same skew, auditing [0,n), then Resume from the State, then [n,m) ends
-// in the same State as auditing [0,m) in one go.
+// in the same State as auditing [0,m) in one go. A state whose agents
+// carry no serves list was written before registrations listed the
+// actions they serve, and is refused too: audit such a log again from
+// index 0.
 func Resume(s State, skew time.Duration) (*Engine, error) {
 	s = s.clone()
 	byIndex, byID, err := s.check()
@@ -298,7 +310,7 @@ func (e *Engine) registration(c *checker, signer string, r *statement.Registrati
 	if len(c.vs) > 0 {
 		return
 	}
-	e.s.Agents[r.DID] = Agent{Name: r.Name, Index: c.index}
+	e.s.Agents[r.DID] = Agent{Name: r.Name, Index: c.index, Serves: servesOf(r)}
 	e.s.Names[r.Name] = c.index
 }
 
@@ -314,6 +326,11 @@ func (e *Engine) contract(c *checker, signer string, ct *statement.Contract, ent
 	for _, p := range []struct{ role, did string }{{ReasonSubject, ct.Subject}, {ReasonAudience, ct.Audience}} {
 		if _, ok := e.s.Agents[p.did]; !ok {
 			c.add(KindUnknownParty, p.role, "contract %s %s is not registered before index %d", p.role, p.did, c.index)
+		}
+	}
+	if callee, ok := e.s.Agents[ct.Audience]; ok {
+		if s, ok := scope.Unserved(ct.Scopes, callee.Serves); ok {
+			c.add(KindScopeNotServed, "", "scope %q grants an action that the audience %s does not serve (it serves %s)", s, callee.Name, servesText(callee.Serves))
 		}
 	}
 	if idx, ok := e.byID[ct.ID]; ok {
@@ -356,6 +373,9 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 		c.add(KindAgentMismatch, "", "the statement names %s, the signer is %s", a.Agent, signer)
 		return
 	}
+	if agent := e.s.Agents[signer]; !scope.Serves(agent.Serves, a.Action) {
+		c.add(KindActionNotServed, "", "%s does not serve %s (it serves %s)", agent.Name, a.Action, servesText(agent.Serves))
+	}
 	if _, ok := e.s.Agents[a.Caller]; !ok {
 		c.add(KindUnregisteredIdentity, ReasonCaller, "caller %s is not registered before index %d", a.Caller, c.index)
 	}
@@ -389,6 +409,21 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action) {
 	if d := scope.Grants(ct.Scopes, a.Request()); !d.Allowed {
 		c.add(KindNotCovered, string(d.Reason), "%s", d.Detail)
 	}
+}
+
+// servesOf is the list of a registration's served actions the state
+// keeps: never nil, so that a state written before registrations served
+// anything is told apart (Resume).
+func servesOf(r *statement.Registration) []string {
+	return append([]string{}, r.Serves...)
+}
+
+// servesText writes a list of served actions for a violation's detail.
+func servesText(serves []string) string {
+	if len(serves) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", serves)
 }
 
 // contractAt returns the contract ref names, if it took effect at a lower
