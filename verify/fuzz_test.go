@@ -87,9 +87,8 @@ func newFollowWorld(f *testing.F) *followWorld {
 		return statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}
 	}
 	ctx := context.Background()
-	for _, id := range []fixture.Identity{a, b} {
-		w.l.Append(fixture.Registration(authority.Key, id, "low", t0))
-	}
+	w.l.Append(fixture.Registration(authority.Key, a, "low", t0))
+	w.l.Append(fixture.Registration(authority.Key, b, "low", t0, "payment:charge"))
 	w.earlyC = contract("00000000000000000000000000000001")
 	w.view = filepath.Join(f.TempDir(), "view")
 	fl, err := verify.NewFollower(verify.Options{Policy: w.policy, Source: w.l.Client, StateDir: w.view})

@@ -79,7 +79,7 @@ func newWorld(t *testing.T, keys logKeys, authority fixture.Identity) *world {
 	w := &world{t: t, log: l, srv: srv, client: c, keys: keys, authority: authority,
 		order: fixture.NewIdentity("order-agent"), payment: fixture.NewIdentity("payment-agent")}
 	w.append(fixture.Registration(authority.Key, w.order, "low", time.Now()))
-	w.append(fixture.Registration(authority.Key, w.payment, "high", time.Now()))
+	w.append(fixture.Registration(authority.Key, w.payment, "high", time.Now(), "payment:charge", "payment:refund"))
 	return w
 }
 

@@ -57,7 +57,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	b.Helper()
 	signer, verifier := newLogKeys(b)
 	w := newLedger(b, signer, verifier, fixture.NewIdentity("authority"))
-	order, payment := w.register("order-agent", "low"), w.register("payment-agent", "high")
+	order, payment := w.register("order-agent", "low"), w.register("payment-agent", "high", "payment:charge")
 	charge := w.issue(order, payment, time.Now(), time.Hour, "payment:charge:max_10000usd")
 	db, err := badger.Open(badger.DefaultOptions(filepath.Join(b.TempDir(), "db")).WithLogger(nil))
 	if err != nil {
@@ -169,7 +169,7 @@ func BenchmarkEd25519Verify(b *testing.B) {
 func BenchmarkReceiptAppend(b *testing.B) {
 	signer, verifier := newLogKeys(b)
 	w := newLedger(b, signer, verifier, fixture.NewIdentity("authority"))
-	payment := w.register("payment-agent", "high")
+	payment := w.register("payment-agent", "high", "payment:charge")
 	order := fixture.NewIdentity("order-agent")
 	rw := receipt.NewWriter(payment.Key, w.client, 5*time.Second)
 	lat := make([]time.Duration, b.N)
@@ -195,7 +195,7 @@ func BenchmarkReceiptAppend(b *testing.B) {
 func BenchmarkFirstContact(b *testing.B) {
 	signer, verifier := newLogKeys(b)
 	w := newLedger(b, signer, verifier, fixture.NewIdentity("authority"))
-	order, payment := w.register("order-agent", "low"), w.register("payment-agent", "high")
+	order, payment := w.register("order-agent", "low"), w.register("payment-agent", "high", "payment:charge")
 	db, err := badger.Open(badger.DefaultOptions(filepath.Join(b.TempDir(), "db")).WithLogger(nil))
 	if err != nil {
 		b.Fatal(err)

@@ -50,9 +50,8 @@ func newGuardWorld(f *testing.F) *guardWorld {
 	w := &guardWorld{caller: fixture.Fixed("order-agent", 1), agent: fixture.Fixed("payment-agent", 2)}
 	w.l = testledger.StartFixed(f, 4)
 	authority := w.l.Authority
-	for _, id := range []fixture.Identity{w.caller, w.agent} {
-		w.l.Append(fixture.Registration(authority.Key, id, "low", fuzzT0))
-	}
+	w.l.Append(fixture.Registration(authority.Key, w.caller, "low", fuzzT0))
+	w.l.Append(fixture.Registration(authority.Key, w.agent, "low", fuzzT0, "payment:charge"))
 	contract := func(id string) statement.ContractRef {
 		res := w.l.Append(fixture.ContractWithID(authority.Key, id, w.caller.DID, w.agent.DID, []string{"payment:charge:max_100usd"}, fuzzT0, time.Hour))
 		return statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}

@@ -34,7 +34,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,6 +157,9 @@ type Guard struct {
 	self      string
 	refusals  *prometheus.CounterVec
 	approvals *prometheus.CounterVec
+
+	mu      sync.Mutex
+	actions []string // every action Protect was called for, sorted
 }
 
 // New returns a Guard.
@@ -210,6 +215,11 @@ func (g *Guard) ProtectBound(action string, values Values, bind Bind, h Handler)
 	if _, _, err := scope.ParseAction(action); err != nil {
 		panic("guard: invalid action " + action) // a programming error, caught at start-up
 	}
+	g.mu.Lock()
+	if i, found := slices.BinarySearch(g.actions, action); !found {
+		g.actions = slices.Insert(g.actions, i, action)
+	}
+	g.mu.Unlock()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ref := g.check(r.Context(), w, r, action, values, bind)
 		if ref != nil {
@@ -228,7 +238,15 @@ func (g *Guard) ProtectBound(action string, values Values, bind Bind, h Handler)
 	})
 }
 
-// check runs steps 1 to 7 and returns the approval, or why not.
+// Actions lists, sorted, every action the guard protects a handler of:
+// what its agent serves, which its registration must declare.
+func (g *Guard) Actions() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.actions)
+}
+
+// check runs steps 1 to 8 and returns the approval, or why not.
 func (g *Guard) check(ctx context.Context, w http.ResponseWriter, r *http.Request, action string, values Values, bind Bind) (*Approval, *refusal) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.o.MaxBody))
 	if err != nil {

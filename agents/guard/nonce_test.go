@@ -46,7 +46,7 @@ func newNonceRig(t *testing.T) *nonceRig {
 	signer, verifier := newLogKeys(t)
 	r := &nonceRig{t: t, w: newLedger(t, signer, verifier, fixture.NewIdentity("authority")), dir: t.TempDir()}
 	r.order = r.w.register("order-agent", "low")
-	r.payment = r.w.register("payment-agent", "high")
+	r.payment = r.w.register("payment-agent", "high", "payment:charge")
 	start := time.Now()
 	r.k = r.w.issue(r.order, r.payment, start.Add(-time.Minute), 48*time.Hour, "payment:charge:max_10000usd")
 	r.clock = &testClock{t: start}

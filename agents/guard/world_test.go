@@ -57,9 +57,10 @@ func (w *ledgerWorld) append(raw []byte, err error) client.AppendResult {
 	return w.l.Append(raw, err)
 }
 
-func (w *ledgerWorld) register(name, risk string) fixture.Identity {
+// register registers a new identity that serves the actions serves.
+func (w *ledgerWorld) register(name, risk string, serves ...string) fixture.Identity {
 	w.t.Helper()
-	return w.l.Register(name, risk)
+	return w.l.Register(name, risk, serves...)
 }
 
 // issue appends a contract valid from start for ttl and returns it with

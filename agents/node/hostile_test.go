@@ -28,7 +28,7 @@ func startHostileWorld(t *testing.T, maxConns int) *hostileWorld {
 	t.Helper()
 	l := testledger.Start(t)
 	ctx := t.Context()
-	order, payment := l.Register("order-agent", "low"), l.Register("payment-agent", "high")
+	order, payment := l.Register("order-agent", "low"), l.Register("payment-agent", "high", "payment:charge")
 	bundle, _ := l.Issue(order, payment, "payment:charge")
 	pay, err := node.New(ctx, node.Config{Key: payment.Key, Ledger: l.URL, Policy: l.Policy(), DataDir: t.TempDir(),
 		Listen: "127.0.0.1:0", Logger: zerolog.Nop(), Refresh: 20 * time.Millisecond, MaxConns: maxConns})

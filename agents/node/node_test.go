@@ -22,7 +22,7 @@ import (
 func TestNodeServesGuardedCalls(t *testing.T) {
 	l := testledger.Start(t)
 	ctx := context.Background()
-	order, payment := l.Register("order-agent", "low"), l.Register("payment-agent", "high")
+	order, payment := l.Register("order-agent", "low"), l.Register("payment-agent", "high", "payment:charge")
 	bundle, _ := l.Issue(order, payment, "payment:charge")
 	policy := l.Policy()
 
@@ -82,7 +82,7 @@ func TestNodeServesGuardedCalls(t *testing.T) {
 func TestNodeRefusesInJSON(t *testing.T) {
 	l := testledger.Start(t)
 	ctx := context.Background()
-	agent := l.Register("payment-agent", "high")
+	agent := l.Register("payment-agent", "high", "payment:charge")
 	policy := l.Policy()
 	policy.MaxCheckpointAge = time.Millisecond // stale at once: it refreshes hourly
 	n, err := node.New(ctx, node.Config{Key: agent.Key, Ledger: l.URL, Policy: policy, DataDir: t.TempDir(),

@@ -231,8 +231,10 @@ type envOptions struct {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	w := newLedger(t)
-	self := w.register("order", "low")
-	inv, pay, ful := w.register("inventory", "medium"), w.register("payment", "high"), w.register("fulfillment", "medium")
+	self := w.register("order", "low", order.ActionCreate)
+	inv := w.register("inventory", "medium", order.ActionReserve, order.ActionConsume, order.ActionRelease)
+	pay := w.register("payment", "high", order.ActionCharge, order.ActionRefund)
+	ful := w.register("fulfillment", "medium", order.ActionLabel, order.ActionNotify)
 	c := caller.New(self.Key, nil, nil)
 	down := newDownstream(t, self.DID, inv, pay, ful)
 	if o.chargeScope == "" {

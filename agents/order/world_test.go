@@ -29,9 +29,10 @@ func newLedger(t testing.TB) *ledgerWorld {
 	return &ledgerWorld{t: t, l: l, log: l.Log, client: l.Client, verifier: l.Verifier, authority: l.Authority}
 }
 
-func (w *ledgerWorld) register(name, risk string) fixture.Identity {
+// register registers a new identity that serves the actions serves.
+func (w *ledgerWorld) register(name, risk string, serves ...string) fixture.Identity {
 	w.t.Helper()
-	return w.l.Register(name, risk)
+	return w.l.Register(name, risk, serves...)
 }
 
 // issue appends a contract granting scopes to subject at audience and

@@ -97,8 +97,8 @@ func reconcileReport(t *testing.T, n *node.Node, payURL, payDID string, size uin
 // and by reconcile.
 func TestRefundOnlyOfOwnCharge(t *testing.T) {
 	l := testledger.Start(t)
-	orderID := l.Register("order-agent", "low")
-	pay := l.Register("payment-agent", "high")
+	orderID := l.Register("order-agent", "low", roles.Serves(roles.Order)...)
+	pay := l.Register("payment-agent", "high", roles.Serves(roles.Payment)...)
 	mallory := l.Register("mallory", "low")
 	toPay, _ := l.Issue(orderID, pay, "payment:charge:max_10000usd", "payment:refund:max_10000usd", "payment:reconcile")
 	refundOnly, refundRef := l.Issue(mallory, pay, "payment:refund:max_100usd")
@@ -207,8 +207,9 @@ func actionAt(t *testing.T, l *testledger.Ledger, index uint64) *statement.Actio
 // bound to the charge's entry, and the log audits clean.
 func TestOrderAgentRefundsItsOwnCharge(t *testing.T) {
 	l := testledger.Start(t)
-	storefront, orderID := l.Register("storefront", "low"), l.Register("order-agent", "low")
-	inv, pay, ful := l.Register("inventory-agent", "medium"), l.Register("payment-agent", "high"), l.Register("fulfillment-agent", "medium")
+	storefront, orderID := l.Register("storefront", "low"), l.Register("order-agent", "low", roles.Serves(roles.Order)...)
+	inv, pay, ful := l.Register("inventory-agent", "medium", roles.Serves(roles.Inventory)...),
+		l.Register("payment-agent", "high", roles.Serves(roles.Payment)...), l.Register("fulfillment-agent", "medium", roles.Serves(roles.Fulfillment)...)
 	create, _ := l.Issue(storefront, orderID, "order:create")
 	toInv, _ := l.Issue(orderID, inv, "inventory:reserve", "inventory:consume", "inventory:release", "inventory:check")
 	toPay, _ := l.Issue(orderID, pay, "payment:charge:max_10000usd", "payment:refund:max_10000usd")

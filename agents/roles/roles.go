@@ -46,6 +46,27 @@ const (
 	Fulfillment Role = "fulfillment"
 )
 
+// Serves lists the actions role serves, sorted: what its agent's
+// registration declares (statement.Registration.Serves), so that no
+// contract at it can grant anything else. Mount protects exactly these.
+func Serves(role Role) []string {
+	switch role {
+	case Payment:
+		return []string{payment.ActionCharge, ActionReconcile, payment.ActionRefund}
+	case Inventory:
+		return []string{inventory.ActionCheck, inventory.ActionConsume, inventory.ActionRelease, inventory.ActionReserve, inventory.ActionRestock}
+	case Fulfillment:
+		return []string{fulfillment.ActionLabel, fulfillment.ActionNotify}
+	case Order:
+		return []string{order.ActionCreate}
+	}
+	return nil
+}
+
+// ActionReconcile is the payment agent's comparison of its records with
+// the log.
+const ActionReconcile = "payment:reconcile"
+
 // ParseRole checks a role name.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
@@ -89,7 +110,7 @@ func Mount(n *node.Node, role Role, cfg Config) (func(ctx context.Context), erro
 		}
 		n.Mux.Handle("POST /v1/payment/charge", n.Guard.Protect(payment.ActionCharge, payment.ChargeValues, svc.ChargeHandler()))
 		n.Mux.Handle("POST /v1/payment/refund", n.Guard.ProtectBound(payment.ActionRefund, payment.RefundValues, svc.RefundBind, svc.RefundHandler()))
-		n.Mux.Handle("POST /v1/payment/reconcile", n.Guard.Protect("payment:reconcile", guard.NoValues, reconcile(n, svc)))
+		n.Mux.Handle("POST /v1/payment/reconcile", n.Guard.Protect(ActionReconcile, guard.NoValues, reconcile(n, svc)))
 		return idle, nil
 	case Inventory:
 		rec := receipt.NewWriter(n.Key(), n.Ledger, 5*time.Second)

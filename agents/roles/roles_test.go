@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/internal/testkit/testledger"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // startRole runs a node with role's handlers mounted, and the role's
@@ -77,8 +79,8 @@ type orderStack struct {
 func startOrderStack(t *testing.T, inv inventory.Config) orderStack {
 	t.Helper()
 	l := testledger.Start(t)
-	ids := orderStackIDs{l.Register("storefront", "low"), l.Register("order-agent", "low"),
-		l.Register("inventory-agent", "medium"), l.Register("payment-agent", "high"), l.Register("fulfillment-agent", "medium")}
+	ids := orderStackIDs{l.Register("storefront", "low"), l.Register("order-agent", "low", roles.Serves(roles.Order)...),
+		l.Register("inventory-agent", "medium", roles.Serves(roles.Inventory)...), l.Register("payment-agent", "high", roles.Serves(roles.Payment)...), l.Register("fulfillment-agent", "medium", roles.Serves(roles.Fulfillment)...)}
 	create, _ := l.Issue(ids.storefront, ids.order, "order:create")
 	toInv, _ := l.Issue(ids.order, ids.inventory, "inventory:reserve", "inventory:consume", "inventory:release", "inventory:check")
 	toPay, _ := l.Issue(ids.order, ids.payment, "payment:charge:max_10000usd")
@@ -120,9 +122,9 @@ func call(t *testing.T, n *node.Node, url, callee, action, body string) (int, ma
 // nodes against a real ledger and calls them as the order agent would.
 func TestPaymentAndInventoryRoles(t *testing.T) {
 	l := testledger.Start(t)
-	order := l.Register("order-agent", "low")
-	pay := l.Register("payment-agent", "high")
-	inv := l.Register("inventory-agent", "medium")
+	order := l.Register("order-agent", "low", roles.Serves(roles.Order)...)
+	pay := l.Register("payment-agent", "high", roles.Serves(roles.Payment)...)
+	inv := l.Register("inventory-agent", "medium", roles.Serves(roles.Inventory)...)
 	payContract, _ := l.Issue(order, pay, "payment:charge:max_10000usd", "payment:reconcile")
 	invContract, _ := l.Issue(order, inv, "inventory:reserve:max_qty10", "inventory:check")
 
@@ -202,5 +204,30 @@ func TestOrderFlowAcrossFourAgents(t *testing.T) {
 	status, again, _ := call(t, storefront, orderURL+"/v1/orders", orderID.DID, "order:create", body)
 	if status != http.StatusOK || again["charge_id"] != got["charge_id"] {
 		t.Fatalf("retried order: %d %v", status, again)
+	}
+}
+
+// TestServesIsWhatMountProtects holds roles.Serves, which registrations
+// declare, to the actions each role's guard protects once mounted: an
+// endpoint a role gains is served in its registrations too, or this fails.
+func TestServesIsWhatMountProtects(t *testing.T) {
+	l := testledger.Start(t)
+	for _, role := range []roles.Role{roles.Order, roles.Inventory, roles.Payment, roles.Fulfillment} {
+		id := l.Register(string(role)+"-agent", "low", roles.Serves(role)...)
+		var cfg roles.Config
+		if role == roles.Order {
+			cfg.Order = order.Config{InventoryURL: "http://127.0.0.1:1", InventoryDID: id.DID, PaymentURL: "http://127.0.0.1:1",
+				PaymentDID: id.DID, FulfillmentURL: "http://127.0.0.1:1", FulfillmentDID: id.DID}
+		}
+		n, _ := startNode(t, l, id, role, cfg, false)
+		if got, want := n.Guard.Actions(), roles.Serves(role); !slices.Equal(got, want) {
+			t.Errorf("%s: Mount protects %q, Serves says %q", role, got, want)
+		}
+		if want := statement.SortServes(roles.Serves(role)); !slices.Equal(roles.Serves(role), want) {
+			t.Errorf("%s: Serves is not in a registration's order: %q", role, roles.Serves(role))
+		}
+	}
+	if roles.Serves("storefront") != nil {
+		t.Error("an unknown role serves something")
 	}
 }

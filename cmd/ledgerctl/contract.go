@@ -58,6 +58,9 @@ func contractIssueCommand(s streams) *cli.Command {
 			"A scope is resource:action[:constraint], lower case; constraints are\n" +
 			"max_<amount><currency> (e.g. max_10000usd) and max_qty<n>. A scope\n" +
 			"grants exactly its action: payment:charge never grants payment:refund.\n" +
+			"Each scope's action must be one the callee serves, as its registration\n" +
+			"says ('ledgerctl agent show CALLEE'); the ledger refuses any other\n" +
+			"contract (scope_not_served), so a mistyped scope is never recorded.\n" +
 			"\n" +
 			"--standing issues a standing grant: the same agent as --caller and\n" +
 			"--callee, allowed the scopes' actions on its own initiative (the\n" +

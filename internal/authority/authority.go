@@ -30,6 +30,10 @@ import (
 // A Registration asks to register an agent.
 type Registration struct {
 	Name, Risk string
+	// Serves is the actions the agent serves (resource:action, in any
+	// order): all that a contract at it may ever grant. A party that only
+	// calls others serves none.
+	Serves []string
 	// PublicKey is the agent's key. When nil, Register makes a key and
 	// writes it to KeyOut, which must not exist.
 	PublicKey ed25519.PublicKey
@@ -82,7 +86,7 @@ func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateK
 		out.KeyFile, pub = r.KeyOut, key.Public().(ed25519.PublicKey)
 	}
 	out.DID = did.FromPublicKey(pub)
-	res, err := verified.Register(ctx, cl, authority, r.Name, out.DID, r.Risk)
+	res, err := verified.Register(ctx, cl, authority, r.Name, out.DID, r.Risk, r.Serves)
 	if err != nil {
 		return out, dropNewKey(err, out.KeyFile, r.Name)
 	}

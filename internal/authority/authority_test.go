@@ -24,7 +24,7 @@ import (
 func TestWrongLogKeyWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	l := testledger.Start(t)
-	caller, callee := l.Register("order-agent", "low"), l.Register("payment-agent", "high")
+	caller, callee := l.Register("order-agent", "low"), l.Register("payment-agent", "high", "payment:charge")
 	_, wrong := testledger.NewLogKey(t)
 	key := l.Authority.Key
 	keyOut := filepath.Join(t.TempDir(), "inventory-agent.pem")

@@ -50,8 +50,8 @@ type AppendResult struct {
 func (r AppendResult) Ratio() float64 { return r.PerSecond / r.VerifyPerSecond }
 
 // appender is what the benchmark drives: the registry's Submit in process,
-// or Append over HTTP.
-type appender func(ctx context.Context, env []byte) error
+// or Append over HTTP. It returns the entry's index.
+type appender func(ctx context.Context, env []byte) (uint64, error)
 
 // AppendOptions configures Append.
 type AppendOptions struct {
@@ -84,7 +84,10 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 			return AppendResult{}, err
 		}
 		res.Mode = "http"
-		do = func(ctx context.Context, env []byte) error { _, err := c.Append(ctx, env); return err }
+		do = func(ctx context.Context, env []byte) (uint64, error) {
+			res, err := c.Append(ctx, env)
+			return res.Index, err
+		}
 		authority = o.Key
 	} else {
 		l, cleanup, err := tempLedger(o.Dir, registry.Indexer{})
@@ -99,18 +102,19 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 		authority = a.Key
 		reg := registry.New(l, authority.Public().(ed25519.PublicKey))
 		res.Mode = "in-process"
-		do = func(ctx context.Context, env []byte) error { _, err := reg.Submit(ctx, env); return err }
+		do = func(ctx context.Context, env []byte) (uint64, error) {
+			res, err := reg.Submit(ctx, env)
+			return res.Index, err
+		}
 	}
 	// Either way the ledger holds writers to its write rules: register a
-	// bench agent, then append the actions it approves, as agents do.
-	agent, err := registerAgent(ctx, do, authority)
+	// bench agent and a caller with a contract at it, then append the
+	// actions the agent approves under that contract, as agents do.
+	agent, caller, ref, err := registerAgent(ctx, do, authority)
 	if err != nil {
 		return AppendResult{}, err
 	}
-	sign, err := actionSigner(agent)
-	if err != nil {
-		return AppendResult{}, err
-	}
+	sign := actionSigner(agent, caller, ref)
 	envs, err := prepareEntries(sign, o.Entries)
 	if err != nil {
 		return AppendResult{}, err
@@ -133,7 +137,7 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 					return
 				}
 				t0 := time.Now()
-				if err := do(ctx, envs[i]); err != nil {
+				if _, err := do(ctx, envs[i]); err != nil {
 					firstErr.CompareAndSwap(nil, &err)
 					return
 				}
@@ -153,35 +157,50 @@ func Append(ctx context.Context, o AppendOptions) (AppendResult, error) {
 	return res, nil
 }
 
-// actionSigner signs valid action statements approved by agent.
-func actionSigner(agent identity.Identity) (func(int) ([]byte, error), error) {
-	caller, err := identity.New("bench-caller")
-	if err != nil {
-		return nil, err
-	}
-	ref := statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("bench contract"))}
+// actionSigner signs valid action statements approved by agent for
+// caller under the contract ref.
+func actionSigner(agent identity.Identity, caller string, ref statement.ContractRef) func(int) ([]byte, error) {
 	run := time.Now().UnixNano()
 	return func(i int) ([]byte, error) {
-		return agent.Approve(identity.Approval{Caller: caller.DID, Contract: ref, Action: "payment:charge",
+		return agent.Approve(identity.Approval{Caller: caller, Contract: ref, Action: "payment:charge",
 			Body: []byte(strconv.Itoa(i)), Amount: int64p(int64(i % 10000)), Currency: "USD",
 			Nonce: fmt.Sprintf("bench-%d-%016x", run, i), Time: time.Now()})
-	}, nil
+	}
 }
 
-// registerAgent registers a fresh bench agent with the authority key.
-func registerAgent(ctx context.Context, do appender, authority ed25519.PrivateKey) (identity.Identity, error) {
-	agent, err := identity.New(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
+// registerAgent registers, with the authority key, a fresh bench agent
+// that serves payment:charge and a caller, and issues the caller a
+// contract at the agent. It returns the agent, the caller's did:key and
+// the contract's reference.
+func registerAgent(ctx context.Context, do appender, authority ed25519.PrivateKey) (identity.Identity, string, statement.ContractRef, error) {
+	var ref statement.ContractRef
+	run := time.Now().UnixNano()
+	ids, err := identity.NewMany(fmt.Sprintf("bench-%d", run), fmt.Sprintf("bench-caller-%d", run))
 	if err != nil {
-		return identity.Identity{}, err
+		return identity.Identity{}, "", ref, err
 	}
-	reg, err := identity.FromKey("authority", authority).Register(agent, "low", time.Now())
+	agent, caller, auth := ids[0], ids[1], identity.FromKey("authority", authority)
+	for _, p := range []struct {
+		id     identity.Identity
+		serves []string
+	}{{agent, []string{"payment:charge"}}, {caller, nil}} {
+		reg, err := auth.Register(p.id, "low", p.serves, time.Now())
+		if err != nil {
+			return identity.Identity{}, "", ref, err
+		}
+		if _, err := do(ctx, reg); err != nil {
+			return identity.Identity{}, "", ref, fmt.Errorf("registering %s (is --key the ledger's authority key?): %w", p.id.Name, err)
+		}
+	}
+	contract, _, err := auth.Contract(caller.DID, agent.DID, []string{"payment:charge:max_10000usd"}, time.Now().Add(-time.Minute), 24*time.Hour)
 	if err != nil {
-		return identity.Identity{}, err
+		return identity.Identity{}, "", ref, err
 	}
-	if err := do(ctx, reg); err != nil {
-		return identity.Identity{}, fmt.Errorf("registering the bench agent (is --key the ledger's authority key?): %w", err)
+	idx, err := do(ctx, contract)
+	if err != nil {
+		return identity.Identity{}, "", ref, fmt.Errorf("issuing the bench contract: %w", err)
 	}
-	return agent, nil
+	return agent, caller.DID, statement.ContractRef{Index: idx, LeafHash: proofs.LeafHash(contract)}, nil
 }
 
 // prepareEntries signs n distinct entries on all cores before any clock

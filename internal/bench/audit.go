@@ -49,8 +49,11 @@ func Audit(ctx context.Context, n int) (AuditResult, error) {
 	res := AuditResult{Entries: n, Cores: runtime.GOMAXPROCS(0)}
 	start := time.Now()
 	var head [][]byte
-	for _, id := range []identity.Identity{caller, agent} {
-		r, err := authority.Register(id, "low", time.Now())
+	for _, p := range []struct {
+		id     identity.Identity
+		serves []string
+	}{{caller, nil}, {agent, []string{"payment:charge"}}} {
+		r, err := authority.Register(p.id, "low", p.serves, time.Now())
 		if err != nil {
 			return res, err
 		}

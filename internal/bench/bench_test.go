@@ -62,8 +62,8 @@ func TestAppendOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Mode != "http" || res.Entries != 300 || l.Size() != 301 {
-		t.Fatalf("result %+v, log size %d (want 300 actions and one registration)", res, l.Size())
+	if res.Mode != "http" || res.Entries != 300 || l.Size() != 303 {
+		t.Fatalf("result %+v, log size %d (want 300 actions, two registrations and a contract)", res, l.Size())
 	}
 }
 

@@ -182,8 +182,11 @@ func (w *guardWorld) start() error {
 		return err
 	}
 	ctx := context.Background()
-	for _, id := range []identity.Identity{w.orderID, w.payID} {
-		raw, err := w.authority.Register(id, "low", time.Now())
+	for _, p := range []struct {
+		id     identity.Identity
+		serves []string
+	}{{w.orderID, nil}, {w.payID, []string{"payment:charge"}}} {
+		raw, err := w.authority.Register(p.id, "low", p.serves, time.Now())
 		if err != nil {
 			return err
 		}

@@ -34,11 +34,16 @@ type hostileTargets struct {
 	order                 *caller.Client // the order agent's signed client
 	inventoryDID          string
 	check                 caller.Contract // order -> inventory, for inventory:check
-	storefront, spammer   identity.Identity
-	rogue                 identity.Identity // registered nowhere
-	orderDID              string
-	honestN, spamN        atomic.Int64
-	attackHC              *http.Client
+	storefront            identity.Identity
+	// recorder and spammer are registered agents that serve
+	// inventory:check, each with a contract from the order agent, so the
+	// ledger takes their action entries (within their rate).
+	recorder, spammer       identity.Identity
+	recorderRef, spammerRef statement.ContractRef
+	rogue                   identity.Identity // registered nowhere
+	orderDID                string
+	honestN, spamN          atomic.Int64
+	attackHC                *http.Client
 }
 
 func newHostileTargets(ctx context.Context, s *stack.Stack) (*hostileTargets, error) {
@@ -47,11 +52,11 @@ func newHostileTargets(ctx context.Context, s *stack.Stack) (*hostileTargets, er
 		order: s.Agents.Nodes["order"].Caller, inventoryDID: s.Agents.Nodes["inventory"].DID,
 		storefront: ids["storefront"], orderDID: ids["order-agent"].DID,
 		attackHC: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
-	strangers, err := identity.NewMany("spammer", "rogue")
+	strangers, err := identity.NewMany("bench-recorder", "spammer", "rogue")
 	if err != nil {
 		return nil, err
 	}
-	t.spammer, t.rogue = strangers[0], strangers[1]
+	t.recorder, t.spammer, t.rogue = strangers[0], strangers[1], strangers[2]
 	for _, u := range []struct {
 		raw  string
 		addr *string
@@ -65,11 +70,10 @@ func newHostileTargets(ctx context.Context, s *stack.Stack) (*hostileTargets, er
 	if t.check, err = t.order.Pick(t.inventoryDID, "inventory:check"); err != nil {
 		return nil, err
 	}
-	raw, err := s.Ledger.Authority.Register(t.spammer, "low", time.Now())
-	if err == nil {
-		_, err = t.cl.Append(ctx, raw)
+	if t.recorderRef, err = t.recordingAgent(ctx, s.Ledger.Authority, t.recorder); err != nil {
+		return nil, fmt.Errorf("registering the honest recording agent: %w", err)
 	}
-	if err != nil {
+	if t.spammerRef, err = t.recordingAgent(ctx, s.Ledger.Authority, t.spammer); err != nil {
 		return nil, fmt.Errorf("registering the spamming agent: %w", err)
 	}
 	// The first call delivers the contract to the agent.
@@ -92,10 +96,32 @@ func (t *hostileTargets) honestCall(ctx context.Context) error {
 	return nil
 }
 
-// honestAppend is one action entry appended by the storefront, a
-// registered agent within its rate.
+// recordingAgent registers agent, serving inventory:check, and issues it
+// a contract from the order agent: what the ledger needs to take agent's
+// action entries. It returns the contract's reference.
+func (t *hostileTargets) recordingAgent(ctx context.Context, authority, agent identity.Identity) (statement.ContractRef, error) {
+	raw, err := authority.Register(agent, "low", []string{"inventory:check"}, time.Now())
+	if err != nil {
+		return statement.ContractRef{}, err
+	}
+	if _, err := t.cl.Append(ctx, raw); err != nil {
+		return statement.ContractRef{}, err
+	}
+	raw, _, err = authority.Contract(t.orderDID, agent.DID, []string{"inventory:check"}, time.Now().Add(-time.Minute), 24*time.Hour)
+	if err != nil {
+		return statement.ContractRef{}, err
+	}
+	res, err := t.cl.Append(ctx, raw)
+	if err != nil {
+		return statement.ContractRef{}, err
+	}
+	return statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}, nil
+}
+
+// honestAppend is one action entry appended by a registered agent within
+// its rate.
 func (t *hostileTargets) honestAppend(ctx context.Context) error {
-	raw, err := nthAction(t.storefront, t.orderDID, int(t.honestN.Add(1)))
+	raw, err := nthAction(t.recorder, t.orderDID, t.recorderRef, int(t.honestN.Add(1)))
 	if err != nil {
 		return err
 	}
@@ -164,7 +190,7 @@ func (t *hostileTargets) phases(o HostileOptions) []hostileAttack {
 		{"bad-signatures", t.badSignatures(half)},
 		{"append-spam", func(ctx context.Context, tally *attack.Tally) {
 			attack.Loop(ctx, o.Attackers, func(ctx context.Context) {
-				raw, err := nthAction(t.spammer, t.orderDID, int(t.spamN.Add(1)))
+				raw, err := nthAction(t.spammer, t.orderDID, t.spammerRef, int(t.spamN.Add(1)))
 				if err != nil {
 					tally.Add("error")
 					return
@@ -190,13 +216,16 @@ func (t *hostileTargets) badSignatures(workers int) func(context.Context, *attac
 			return
 		}
 		template.Header.Set(httpsig.HeaderSignature, "sig1=:"+strings.Repeat("A", 86)+"==:")
-		forgedEntry, err := nthAction(t.rogue, t.orderDID, 1)
+		// The contract is made up: neither entry gets as far as the
+		// write rules that would refuse it.
+		none := statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("contract"))}
+		forgedEntry, err := nthAction(t.rogue, t.orderDID, none, 1)
 		if err != nil {
 			tally.Add("error")
 			return
 		}
 		forgedEntry = bytes.ReplaceAll(forgedEntry, []byte(t.rogue.DID), []byte(t.storefront.DID))
-		unregistered, _ := nthAction(t.rogue, t.orderDID, 2)
+		unregistered, _ := nthAction(t.rogue, t.orderDID, none, 2)
 		ledgerBodies := [][]byte{[]byte(`{"payloadType":`), unregistered, forgedEntry}
 		var n atomic.Int64
 		var wg sync.WaitGroup
@@ -222,9 +251,8 @@ func (t *hostileTargets) badSignatures(workers int) func(context.Context, *attac
 }
 
 // nthAction is agent's n-th approval of an inventory:check by caller
-// under a made-up contract: a valid action entry, distinct for each n.
-func nthAction(agent identity.Identity, caller string, n int) ([]byte, error) {
-	return agent.Approve(identity.Approval{Caller: caller,
-		Contract: statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("contract"))},
-		Action:   "inventory:check", Body: []byte(`{}`), Nonce: fmt.Sprintf("nonce-%016d", n), Time: time.Now()})
+// under contract: a valid action entry, distinct for each n.
+func nthAction(agent identity.Identity, caller string, contract statement.ContractRef, n int) ([]byte, error) {
+	return agent.Approve(identity.Approval{Caller: caller, Contract: contract,
+		Action: "inventory:check", Body: []byte(`{}`), Nonce: fmt.Sprintf("nonce-%016d", n), Time: time.Now()})
 }

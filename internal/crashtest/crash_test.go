@@ -74,19 +74,32 @@ func initLog(t *testing.T, data, origin string) (ed25519.PrivateKey, note.Verifi
 	return authority, verifier
 }
 
-// register appends the registration of the agent whose actions the
-// writers append, and returns it as acknowledged.
-func register(t *testing.T, c *client.Client, authority ed25519.PrivateKey, agent fixture.Identity) acked {
+// register appends the registrations of the agent whose actions the
+// writers append (it serves payment:charge) and of their caller, and the
+// caller's contract at the agent, and returns them as acknowledged with
+// the contract's reference, under which the agent's actions go.
+func register(t *testing.T, c *client.Client, authority ed25519.PrivateKey, agent, caller fixture.Identity) ([]acked, statement.ContractRef) {
 	t.Helper()
-	reg, err := fixture.Registration(authority, agent, "low", time.Now())
-	if err != nil {
-		t.Fatal(err)
+	var out []acked
+	add := func(what string, raw []byte, err error) client.AppendResult {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Append(context.Background(), raw)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		out = append(out, acked{index: res.Index, entry: raw})
+		return res
 	}
-	res, err := c.Append(context.Background(), reg)
-	if err != nil {
-		t.Fatalf("register the writing agent: %v", err)
-	}
-	return acked{index: res.Index, entry: reg}
+	reg, err := fixture.Registration(authority, agent, "low", time.Now(), "payment:charge")
+	add("register the writing agent", reg, err)
+	reg, err = fixture.Registration(authority, caller, "low", time.Now())
+	add("register the caller", reg, err)
+	contract, _, err := fixture.Contract(authority, caller.DID, agent.DID, []string{"payment:charge:max_10000usd"}, time.Now().Add(-time.Minute), 24*time.Hour)
+	res := add("issue the caller's contract", contract, err)
+	return out, statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}
 }
 
 type server struct {
@@ -155,6 +168,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	agent := fixture.NewIdentity("crash-agent")
 	caller := fixture.NewIdentity("crash-caller")
 	var all []acked
+	var ref statement.ContractRef
 	var seen []proofs.SignedCheckpoint
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for round := 0; round < rounds; round++ {
@@ -167,11 +181,13 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		// have survived the previous crash.
 		checkSurvivors(t, c, all, seen, verifier, origin)
 		if round == 0 {
-			all = append(all, register(t, c, authority, agent))
+			var setup []acked
+			setup, ref = register(t, c, authority, agent, caller)
+			all = append(all, setup...)
 		}
 
 		killAfter := time.Duration(50+rng.IntN(450)) * time.Millisecond
-		got, cps := driveUntil(t, c, agent, caller.DID, round, func() { time.Sleep(killAfter); srv.kill() }, verifier, origin)
+		got, cps := driveUntil(t, c, agent, caller.DID, ref, round, func() { time.Sleep(killAfter); srv.kill() }, verifier, origin)
 		all = append(all, got...)
 		seen = append(seen, cps...)
 		t.Logf("round %d: %d acknowledged before SIGKILL at %v, %d checkpoints seen", round, len(got), killAfter, len(cps))
@@ -188,7 +204,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 // driveUntil runs writers against the server until end returns (end stops
 // the server), and returns what was acknowledged and the checkpoints
 // observed.
-func driveUntil(t *testing.T, c *client.Client, agent fixture.Identity, caller string, round int, end func(), v note.Verifier, origin string) ([]acked, []proofs.SignedCheckpoint) {
+func driveUntil(t *testing.T, c *client.Client, agent fixture.Identity, caller string, ref statement.ContractRef, round int, end func(), v note.Verifier, origin string) ([]acked, []proofs.SignedCheckpoint) {
 	var mu sync.Mutex
 	var got []acked
 	var cps []proofs.SignedCheckpoint
@@ -201,7 +217,7 @@ func driveUntil(t *testing.T, c *client.Client, agent fixture.Identity, caller s
 			for i := 0; ctx.Err() == nil; i++ {
 				env, err := fixture.Action(agent, fixture.ActionSpec{
 					Caller:   caller,
-					Contract: statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("contract"))},
+					Contract: ref,
 					Action:   "payment:charge",
 					Body:     []byte(fmt.Sprintf("round %d writer %d n %d", round, w, i)),
 					Amount:   fixture.Int64(int64(i)), Currency: "USD",

@@ -11,8 +11,6 @@ import (
 
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/client"
-	"github.com/agentledger/agentledger/proofs"
-	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // TestDiskFullLosesNothing runs a real `ledgerctl serve` on a 48 MiB tmpfs
@@ -48,7 +46,7 @@ func TestDiskFullLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := []acked{register(t, c, authority, agent)}
+	all, ref := register(t, c, authority, agent, caller)
 
 	exited := make(chan struct{})
 	go func() {
@@ -56,7 +54,7 @@ func TestDiskFullLosesNothing(t *testing.T) {
 		close(exited)
 	}()
 	died := false
-	got, seen := driveUntil(t, c, agent, caller.DID, 0, func() {
+	got, seen := driveUntil(t, c, agent, caller.DID, ref, 0, func() {
 		select {
 		case <-exited:
 			died = true
@@ -91,7 +89,7 @@ func TestDiskFullLosesNothing(t *testing.T) {
 	checkSurvivors(t, c, all, seen, verifier, origin)
 	more, err := fixture.Action(agent, fixture.ActionSpec{
 		Caller:   caller.DID,
-		Contract: statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("contract"))},
+		Contract: ref,
 		Action:   "payment:charge", Body: []byte("after the disk was freed"),
 		Amount: fixture.Int64(1), Currency: "USD", Nonce: "diskfull-after-space-was-freed", Time: time.Now(),
 	})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agentledger/agentledger/agents/caller"
+	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/internal/secretscan"
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
@@ -84,9 +85,11 @@ func TestPaymentKilledMidOrder(t *testing.T) {
 	ctx := context.Background()
 	keys := t.TempDir()
 	ids := map[string]fixture.Identity{}
+	serves := map[string][]string{"order-agent": roles.Serves(roles.Order), "inventory-agent": roles.Serves(roles.Inventory),
+		"payment-agent": roles.Serves(roles.Payment), "fulfillment-agent": roles.Serves(roles.Fulfillment)}
 	for _, name := range []string{"storefront", "order-agent", "inventory-agent", "payment-agent", "fulfillment-agent"} {
 		id := fixture.NewIdentity(name)
-		raw, err := fixture.Registration(authorityKey, id, "low", time.Now())
+		raw, err := fixture.Registration(authorityKey, id, "low", time.Now(), serves[name]...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -144,7 +144,7 @@ func TestAuditFindsARogueAgentsActions(t *testing.T) {
 	}
 	order, rogue := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
 	add(fixture.Registration(authority, order, "low", time.Now()))
-	add(fixture.Registration(authority, rogue, "high", time.Now()))
+	add(fixture.Registration(authority, rogue, "high", time.Now(), "payment:charge", "payment:refund"))
 	contract, _, err := fixture.Contract(authority, order.DID, rogue.DID, []string{"payment:charge:max_100usd"}, time.Now().Add(-time.Minute), time.Hour)
 	cidx := add(contract, err)
 	ref := statement.ContractRef{Index: cidx, LeafHash: proofs.LeafHash(contract)}

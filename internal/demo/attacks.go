@@ -76,17 +76,19 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 		return err
 	}
 	// Contracts that are not in force.
+	// (A contract at inventory can grant only what inventory serves.)
 	for _, c := range []struct {
 		name   string
 		start  time.Time
 		callee string
+		scope  string
 		reason string
 	}{
-		{"a contract that expired an hour ago", time.Now().Add(-2 * time.Hour), "payment-agent", verify.ReasonExpired},
-		{"a contract valid only from tomorrow", time.Now().Add(24 * time.Hour), "payment-agent", verify.ReasonNotYetValid},
-		{"a contract for another audience (inventory) at payment", time.Now(), "inventory-agent", verify.ReasonAudienceMismatch},
+		{"a contract that expired an hour ago", time.Now().Add(-2 * time.Hour), "payment-agent", "payment:charge:max_10000usd", verify.ReasonExpired},
+		{"a contract valid only from tomorrow", time.Now().Add(24 * time.Hour), "payment-agent", "payment:charge:max_10000usd", verify.ReasonNotYetValid},
+		{"a contract for another audience (inventory) at payment", time.Now(), "inventory-agent", "inventory:reserve", verify.ReasonAudienceMismatch},
 	} {
-		bad, err := a.issue(ctx, c.start, c.callee)
+		bad, err := a.issue(ctx, c.start, c.callee, c.scope)
 		if err != nil {
 			return err
 		}
@@ -124,10 +126,10 @@ func (a *scene) moreAttacks(ctx context.Context) error {
 	return expect("a payment agent whose ledger is unreachable", req, 503, verify.ReasonCheckpointStale)
 }
 
-// issue has the authority issue the order agent a charge contract at
-// callee valid from start for an hour, and returns it once proved.
-func (a *scene) issue(ctx context.Context, start time.Time, callee string) (caller.Contract, error) {
-	raw, _, err := a.l.Authority.Contract(a.w.IDs["order-agent"].DID, a.w.IDs[callee].DID, []string{"payment:charge:max_10000usd"}, start, time.Hour)
+// issue has the authority issue the order agent a contract of one scope
+// at callee valid from start for an hour, and returns it once proved.
+func (a *scene) issue(ctx context.Context, start time.Time, callee, scope string) (caller.Contract, error) {
+	raw, _, err := a.l.Authority.Contract(a.w.IDs["order-agent"].DID, a.w.IDs[callee].DID, []string{scope}, start, time.Hour)
 	if err != nil {
 		return caller.Contract{}, err
 	}

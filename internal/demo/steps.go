@@ -144,7 +144,7 @@ func (s *story) refusals(ctx context.Context, l *stack.Ledger, w *stack.World) e
 			if err != nil {
 				return nil, err
 			}
-			return authority.Register(twin, "low", now)
+			return authority.Register(twin, "low", nil, now)
 		}},
 		{"a contract with an unregistered callee", 400, wire.ReasonUnknownAudience, func() ([]byte, error) {
 			ghost, err := stranger("ghost")

@@ -39,10 +39,12 @@ func FromKey(name string, key ed25519.PrivateKey) Identity {
 	return Identity{Name: name, Key: key, DID: did.FromPublicKey(key.Public().(ed25519.PublicKey))}
 }
 
-// Register is the registration of id at risk, signed by the authority a,
-// dated t.
-func (a Identity) Register(id Identity, risk string, t time.Time) ([]byte, error) {
-	return statement.Sign(&statement.Registration{Name: id.Name, DID: id.DID, Risk: risk, Time: t.UTC()}, a.Key)
+// Register is the registration of id at risk, serving the actions serves
+// (in any order; none for a party that only calls others), signed by the
+// authority a, dated t.
+func (a Identity) Register(id Identity, risk string, serves []string, t time.Time) ([]byte, error) {
+	return statement.Sign(&statement.Registration{Name: id.Name, DID: id.DID, Risk: risk,
+		Serves: statement.SortServes(serves), Time: t.UTC()}, a.Key)
 }
 
 // Contract is a's contract with a fresh random id, granting scopes to the

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/agentledger/agentledger/agents/roles"
 	"github.com/agentledger/agentledger/internal/identity"
 	"github.com/agentledger/agentledger/internal/keyfile"
 	"github.com/agentledger/agentledger/ledger/client"
@@ -27,12 +28,17 @@ const ProofExt = ".tlog-proof"
 // A Party is one registered identity of the seed's world.
 type Party struct {
 	Name, Risk string
+	// Serves is what its registration says it serves: its role's actions
+	// (roles.Serves), or none for the storefront, which only calls.
+	Serves []string
 }
 
-// Parties are the four agents and the storefront.
+// Parties are the four agents, each serving its role's actions, and the
+// storefront.
 func Parties() []Party {
-	return []Party{{"order-agent", "low"}, {"inventory-agent", "medium"}, {"payment-agent", "high"},
-		{"fulfillment-agent", "medium"}, {"storefront", "low"}}
+	return []Party{{"order-agent", "low", roles.Serves(roles.Order)}, {"inventory-agent", "medium", roles.Serves(roles.Inventory)},
+		{"payment-agent", "high", roles.Serves(roles.Payment)}, {"fulfillment-agent", "medium", roles.Serves(roles.Fulfillment)},
+		{"storefront", "low", nil}}
 }
 
 // A Grant is a contract of the seed: scopes a caller holds at a callee.
@@ -105,7 +111,7 @@ func Seed(ctx context.Context, cl *client.Client, logKey note.Verifier, authorit
 				return nil, err
 			}
 		}
-		raw, err := authority.Register(id, p.Risk, time.Now())
+		raw, err := authority.Register(id, p.Risk, p.Serves, time.Now())
 		if err != nil {
 			return nil, err
 		}

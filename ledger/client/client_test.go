@@ -18,9 +18,10 @@ import (
 // once, with its reason and Retry-After.
 func TestAppendHonoursRetryAfter(t *testing.T) {
 	l := testledger.StartLimited(t, 1, 1) // one entry per second per agent
-	agent, caller := l.Register("inventory-agent", "low"), l.Register("order-agent", "low")
+	agent, caller := l.Register("inventory-agent", "low", "inventory:check"), l.Register("order-agent", "low")
+	_, contract := l.Issue(caller, agent, "inventory:check")
 	entry := func(n int) []byte {
-		raw, err := fixture.NthAction(agent, caller.DID, n)
+		raw, err := fixture.NthAction(agent, caller.DID, contract, n)
 		if err != nil {
 			t.Fatal(err)
 		}

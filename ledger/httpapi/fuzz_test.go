@@ -49,7 +49,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	ids := make([]fixture.Identity, 4)
 	for i := range ids {
 		ids[i] = fixture.Fixed(fmt.Sprintf("agent-%d", i), byte(i+1))
-		raw, err := fixture.Registration(fuzzAuthority.Key, ids[i], "low", t0)
+		raw, err := fixture.Registration(fuzzAuthority.Key, ids[i], "low", t0, "payment:charge")
 		if err != nil {
 			f.Fatal(err)
 		}

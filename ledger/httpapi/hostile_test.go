@@ -17,15 +17,18 @@ import (
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/registry"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
+	"github.com/agentledger/agentledger/proofs"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 func (s *testServer) addr() string { return strings.TrimPrefix(s.url, "http://") }
 
-// register has the authority register a fresh agent.
+// register has the authority register a fresh agent that serves
+// inventory:check.
 func (s *testServer) register(t *testing.T, authority fixture.Identity, name string) fixture.Identity {
 	t.Helper()
 	id := fixture.NewIdentity(name)
-	raw, err := fixture.Registration(authority.Key, id, "low", time.Now())
+	raw, err := fixture.Registration(authority.Key, id, "low", time.Now(), "inventory:check")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +38,30 @@ func (s *testServer) register(t *testing.T, authority fixture.Identity, name str
 	return id
 }
 
-// action builds agent's n-th action entry.
-func action(t *testing.T, agent, caller fixture.Identity, n int) []byte {
+// contract has the authority grant caller inventory:check at agent.
+func (s *testServer) contract(t *testing.T, authority, caller, agent fixture.Identity) statement.ContractRef {
 	t.Helper()
-	raw, err := fixture.NthAction(agent, caller.DID, n)
+	raw, _, err := fixture.Contract(authority.Key, caller.DID, agent.DID, []string{"inventory:check"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := s.post(t, raw)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("contract: %d %s", resp.StatusCode, body)
+	}
+	var res struct {
+		Index uint64 `json:"index"`
+	}
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	return statement.ContractRef{Index: res.Index, LeafHash: proofs.LeafHash(raw)}
+}
+
+// action builds agent's n-th action entry for caller under contract.
+func action(t *testing.T, agent, caller fixture.Identity, contract statement.ContractRef, n int) []byte {
+	t.Helper()
+	raw, err := fixture.NthAction(agent, caller.DID, contract, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +150,15 @@ func TestSpammingAgentGets429(t *testing.T) {
 			return lim
 		}})
 	spammer, other := s.register(t, authority, "spammer"), s.register(t, authority, "other")
+	atSpammer, atOther := s.contract(t, authority, other, spammer), s.contract(t, authority, spammer, other)
 	for i := range 5 {
-		if resp, body := s.post(t, action(t, spammer, other, i)); resp.StatusCode != http.StatusCreated {
+		if resp, body := s.post(t, action(t, spammer, other, atSpammer, i)); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("write %d within the budget: %d %s", i, resp.StatusCode, body)
 		}
 	}
 	size := s.log.Size()
 	for i := range 20 {
-		resp, body := s.post(t, action(t, spammer, other, 100+i))
+		resp, body := s.post(t, action(t, spammer, other, atSpammer, 100+i))
 		if resp.StatusCode != http.StatusTooManyRequests || decodeError(t, body) != "rate_limited" {
 			t.Fatalf("write over the budget: %d %s, want 429 rate_limited", resp.StatusCode, body)
 		}
@@ -149,7 +173,7 @@ func TestSpammingAgentGets429(t *testing.T) {
 	if s.log.Size() != size {
 		t.Fatal("refused writes grew the log")
 	}
-	if resp, body := s.post(t, action(t, other, spammer, 1)); resp.StatusCode != http.StatusCreated {
+	if resp, body := s.post(t, action(t, other, spammer, atOther, 1)); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("another agent during the spam: %d %s", resp.StatusCode, body)
 	}
 	for i := range 10 {

@@ -123,7 +123,11 @@ func (s *Server) agentJSON(a registry.Agent, size uint64) (wire.Agent, error) {
 	if err != nil {
 		return wire.Agent{}, err
 	}
-	return wire.Agent{Name: a.Name, DID: a.DID, Risk: a.Risk, Time: a.Time, Index: a.Index, Proof: proof, CheckedSize: size}, nil
+	serves := a.Serves
+	if serves == nil {
+		serves = []string{}
+	}
+	return wire.Agent{Name: a.Name, DID: a.DID, Risk: a.Risk, Serves: serves, Time: a.Time, Index: a.Index, Proof: proof, CheckedSize: size}, nil
 }
 
 func (s *Server) contractJSON(c registry.Contract, size uint64) (wire.Contract, error) {

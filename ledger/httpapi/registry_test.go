@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,8 +101,9 @@ func verifyProof(t *testing.T, s *testServer, proof string, index uint64, kind e
 func TestRegistryEndpointsCarryProofs(t *testing.T) {
 	s, authority := newRegistryServer(t, 20*time.Millisecond)
 	order, pay := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	serves := map[string][]string{pay.DID: {"payment:charge", "payment:refund"}}
 	for _, id := range []fixture.Identity{order, pay} {
-		raw, _ := fixture.Registration(authority.Key, id, "low", time.Now())
+		raw, _ := fixture.Registration(authority.Key, id, "low", time.Now(), serves[id.DID]...)
 		if resp, body := s.post(t, raw); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("register: %d %s", resp.StatusCode, body)
 		}
@@ -120,8 +122,11 @@ func TestRegistryEndpointsCarryProofs(t *testing.T) {
 		raw := verifyProof(t, s, a.Proof, a.Index, envelope.KindRegistration)
 		env, _ := envelope.Parse(raw)
 		reg, _ := statement.ParseRegistration(env.Payload)
-		if reg.Name != a.Name || reg.DID != a.DID {
+		if reg.Name != a.Name || reg.DID != a.DID || !slices.Equal(reg.Serves, a.Serves) || a.Serves == nil {
 			t.Fatalf("proved registration %+v does not match the answer %+v", reg, a)
+		}
+		if want := serves[a.DID]; !slices.Equal(a.Serves, want) {
+			t.Fatalf("agent %s serves %q, want %q", a.Name, a.Serves, want)
 		}
 	}
 	var c wire.Contract

@@ -25,6 +25,9 @@ func TestAuditKindsAreWriteReasons(t *testing.T) {
 		{audit.KindAlreadyRevoked, wire.ReasonAlreadyRevoked},
 		{audit.KindUnregisteredSigner, wire.ReasonUnregisteredSigner},
 		{audit.KindAgentMismatch, wire.ReasonAgentMismatch},
+		{audit.KindScopeNotServed, wire.ReasonScopeNotServed},
+		{audit.KindContractNotInLog, wire.ReasonContractNotInLog},
+		{audit.KindNotAudience, wire.ReasonNotAudience},
 	} {
 		if c.kind != c.reason {
 			t.Errorf("audit kind %q, ledger reason %q: one rule, two names", c.kind, c.reason)

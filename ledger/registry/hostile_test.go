@@ -11,7 +11,9 @@ import (
 
 	"github.com/agentledger/agentledger/internal/testkit/fixture"
 	"github.com/agentledger/agentledger/ledger/signerlimit"
+	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/statement"
 )
 
 // countVerifications makes e's registry count its Ed25519 verifications.
@@ -47,10 +49,15 @@ func forge(t *testing.T, raw []byte, from, to string) []byte {
 	return bytes.ReplaceAll(raw, []byte(from), []byte(to))
 }
 
-// action builds agent's n-th action entry.
+// action builds agent's n-th action entry, under its contract from
+// e.serve (or a made-up one, for an agent e.serve did not register).
 func (e *env) action(agent fixture.Identity, n int) []byte {
 	e.t.Helper()
-	raw, err := fixture.NthAction(agent, e.authority.DID, n)
+	ref, ok := e.refs[agent.DID]
+	if !ok {
+		ref = statement.ContractRef{Index: 0, LeafHash: proofs.LeafHash([]byte("made up"))}
+	}
+	raw, err := fixture.NthAction(agent, e.caller.DID, ref, n)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -63,7 +70,7 @@ func (e *env) action(agent fixture.Identity, n int) []byte {
 func TestUnwelcomeEntriesCostNoVerification(t *testing.T) {
 	e := newEnv(t)
 	agent, rogue := fixture.NewIdentity("payment-agent"), fixture.NewIdentity("rogue")
-	e.register(agent)
+	e.serve(agent)
 	e.limit(2)
 	verifications := e.countVerifications()
 	contract, _, err := fixture.Contract(rogue.Key, agent.DID, rogue.DID, []string{"inventory:check"}, time.Now(), time.Hour)
@@ -128,7 +135,7 @@ func TestUnwelcomeEntriesCostNoVerification(t *testing.T) {
 func TestForgedClaimsSpendNoBudget(t *testing.T) {
 	e := newEnv(t)
 	victim, rogue := fixture.NewIdentity("order-agent"), fixture.NewIdentity("rogue")
-	e.register(victim)
+	e.serve(victim)
 	e.limit(3)
 	for i := range 50 {
 		_, err := e.reg.Submit(t.Context(), forge(t, e.action(rogue, i), rogue.DID, victim.DID))
@@ -148,7 +155,7 @@ func TestForgedClaimsSpendNoBudget(t *testing.T) {
 	}
 	// A resubmitted entry spends budget too: it costs a verification.
 	other := fixture.NewIdentity("inventory-agent")
-	e.register(other)
+	e.serve(other)
 	first := e.action(other, 1)
 	for range 3 {
 		e.mustOK(first, nil)

@@ -6,9 +6,16 @@
 // Write rules (docs/protocol.md):
 //   - the authority writes registrations, contracts and revocations;
 //   - a revocation may also come from the contract's issuer;
-//   - a registered agent writes action entries signed by its own key;
+//   - a registered agent writes action entries signed by its own key,
+//     each naming a contract in the log (index and leaf hash) whose
+//     audience is that agent;
 //   - a registration may not reuse a name or a DID; a contract must name
-//     registered parties and a fresh id.
+//     registered parties and a fresh id, and grant only actions its
+//     audience's registration serves.
+//
+// Whether an action was allowed (its scope, limits, validity, revocation)
+// is not judged here: agents decide that before they act, and the auditor
+// checks it.
 package registry
 
 import (

@@ -18,11 +18,14 @@ const MaxList = 1000
 
 // Agent is a registered agent and where its registration sits.
 type Agent struct {
-	Name  string
-	DID   string
-	Risk  string
-	Time  time.Time
-	Index uint64
+	Name string
+	DID  string
+	Risk string
+	// Serves is the actions it serves, as its registration lists them;
+	// nil when it serves none.
+	Serves []string
+	Time   time.Time
+	Index  uint64
 }
 
 // Contract is a contract entry and what the log says of it.
@@ -60,7 +63,7 @@ func (r *Registry) agentAt(idx uint64) (Agent, error) {
 		return Agent{}, err
 	}
 	reg := st.(*statement.Registration)
-	return Agent{Name: reg.Name, DID: reg.DID, Risk: reg.Risk, Time: reg.Time, Index: idx}, nil
+	return Agent{Name: reg.Name, DID: reg.DID, Risk: reg.Risk, Serves: reg.Serves, Time: reg.Time, Index: idx}, nil
 }
 
 // Agents lists registered agents by name, at most limit (capped at MaxList).

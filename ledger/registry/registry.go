@@ -7,14 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/agentledger/agentledger/ledger"
 	"github.com/agentledger/agentledger/ledger/wire"
 	"github.com/agentledger/agentledger/proofs"
 	"github.com/agentledger/agentledger/proofs/did"
 	"github.com/agentledger/agentledger/proofs/envelope"
+	"github.com/agentledger/agentledger/proofs/scope"
 	"github.com/agentledger/agentledger/proofs/statement"
 )
+
+// maxCachedContracts bounds how many contracts' places and audiences
+// Registry keeps in memory for the action rule; misses go to the index.
+const maxCachedContracts = 1 << 14
 
 // Registry admits entries under the write rules and answers queries. The
 // log must have been opened with Indexer.
@@ -29,6 +35,11 @@ type Registry struct {
 	// registered caches did:keys known to be registered. Registrations are
 	// never undone, so a positive answer stays true; misses go to the index.
 	registered sync.Map // did string -> struct{}
+	// contracts caches, by leaf hash, where each contract an action named
+	// sits and its audience. A contract entry never changes, so an
+	// answer stays true; at most maxCachedContracts are kept.
+	contracts      sync.Map // proofs.Hash -> contractPlace
+	contractsCount atomic.Int64
 	// limits bounds each signer's write rate; nil means no limit.
 	limits Limiter
 	// verify checks an envelope's signature (Envelope.Verify); tests
@@ -164,13 +175,20 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		if c.Issuer != env.KeyID {
 			return refuse(ErrInvalid, wire.ReasonIssuerMismatch, "contract issuer %s is not its signer %s", c.Issuer, env.KeyID)
 		}
-		for _, p := range []struct{ role, did, reason string }{
-			{"subject", c.Subject, wire.ReasonUnknownSubject}, {"audience", c.Audience, wire.ReasonUnknownAudience}} {
-			if _, err := r.lookup(prefixAgentDID + p.did); errors.Is(err, ledger.ErrNotFound) {
-				return refuse(ErrInvalid, p.reason, "contract %s %s is not a registered agent", p.role, p.did)
-			} else if err != nil {
-				return err
-			}
+		if _, err := r.party("subject", c.Subject, wire.ReasonUnknownSubject); err != nil {
+			return err
+		}
+		audience, err := r.party("audience", c.Audience, wire.ReasonUnknownAudience)
+		if err != nil {
+			return err
+		}
+		callee, err := r.agentAt(audience)
+		if err != nil {
+			return err
+		}
+		if s, ok := scope.Unserved(c.Scopes, callee.Serves); ok {
+			return refuse(ErrInvalid, wire.ReasonScopeNotServed, "scope %q grants an action that the audience %s does not serve (it serves %s)",
+				s, callee.Name, servesList(callee.Serves))
 		}
 		if _, err := r.lookup(prefixContractID + c.ID); err == nil {
 			return refuse(ErrConflict, wire.ReasonContractIDTaken, "a contract with id %s is already in the log", c.ID)
@@ -213,9 +231,76 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		if a.Agent != env.KeyID {
 			return refuse(ErrForbidden, wire.ReasonAgentMismatch, "an agent writes only its own actions: the statement names %s, the signer is %s", a.Agent, env.KeyID)
 		}
-		return nil
+		return r.checkActionContract(a)
 	}
 	return refuse(ErrInvalid, wire.ReasonUnknownKind, "unknown entry kind %q", env.Kind)
+}
+
+// party returns the registration index of a contract's party (its role
+// and did:key), refusing with reason a party that is not registered.
+func (r *Registry) party(role, did, reason string) (uint64, error) {
+	idx, err := r.lookup(prefixAgentDID + did)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return 0, refuse(ErrInvalid, reason, "contract %s %s is not a registered agent", role, did)
+	}
+	return idx, err
+}
+
+// contractPlace is where a contract sits and who its audience is.
+type contractPlace struct {
+	index    uint64
+	audience string
+}
+
+// checkActionContract refuses an action whose contract reference names no
+// contract in the log, or a contract whose audience is not the action's
+// agent (its verified signer). Whether the contract allowed the action is
+// not the ledger's to judge: agents decide that, and the auditor checks
+// it.
+func (r *Registry) checkActionContract(a *statement.Action) error {
+	ref := a.Contract
+	place, err := r.placeOf(ref.LeafHash)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return refuse(ErrInvalid, wire.ReasonContractNotInLog, "no contract with leaf hash %s is in the log", ref.LeafHash)
+	case err != nil:
+		return err
+	case place.index != ref.Index:
+		return refuse(ErrInvalid, wire.ReasonContractNotInLog, "the contract with leaf hash %s is at index %d, not %d", ref.LeafHash, place.index, ref.Index)
+	case place.audience != a.Agent:
+		return refuse(ErrForbidden, wire.ReasonNotAudience, "an agent records actions only under contracts at itself: the contract at index %d has audience %s, the signer is %s",
+			ref.Index, place.audience, a.Agent)
+	}
+	return nil
+}
+
+// placeOf returns the index and audience of the contract whose
+// entry has leaf hash leaf, or an error wrapping ledger.ErrNotFound.
+func (r *Registry) placeOf(leaf proofs.Hash) (contractPlace, error) {
+	if p, ok := r.contracts.Load(leaf); ok {
+		return p.(contractPlace), nil
+	}
+	idx, err := r.lookup(prefixContractHash + string(leaf[:]))
+	if err != nil {
+		return contractPlace{}, err
+	}
+	c, err := r.contractAt(idx)
+	if err != nil {
+		return contractPlace{}, err
+	}
+	p := contractPlace{index: idx, audience: c.Audience}
+	if r.contractsCount.Add(1) <= maxCachedContracts {
+		r.contracts.Store(leaf, p)
+	}
+	return p, nil
+}
+
+// servesList writes a registration's served actions for a refusal.
+func servesList(serves []string) string {
+	if len(serves) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", serves)
 }
 
 // checkRegistered refuses a signer that is not a registered agent.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,10 @@ type env struct {
 	log       *ledger.Log
 	reg       *Registry
 	authority fixture.Identity
+	// caller holds a contract at each agent e.serve registered; refs are
+	// those contracts, by the agent's did:key.
+	caller fixture.Identity
+	refs   map[string]statement.ContractRef
 }
 
 func newEnv(t *testing.T) *env {
@@ -44,7 +49,7 @@ func newEnv(t *testing.T) *env {
 	if err := ledger.Create(dir, origin); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, signer: signer, authority: fixture.NewIdentity("authority")}
+	e := &env{t: t, dir: dir, signer: signer, authority: fixture.NewIdentity("authority"), refs: map[string]statement.ContractRef{}}
 	e.open()
 	return e
 }
@@ -100,19 +105,36 @@ func (e *env) refused(raw []byte, buildErr error, class error, code string) {
 	}
 }
 
-func (e *env) register(id fixture.Identity) ledger.AppendResult {
+// register registers id, serving the actions serves.
+func (e *env) register(id fixture.Identity, serves ...string) ledger.AppendResult {
 	e.t.Helper()
-	return e.mustOK(fixture.Registration(e.authority.Key, id, "low", time.Now()))
+	return e.mustOK(fixture.Registration(e.authority.Key, id, "low", time.Now(), serves...))
+}
+
+// serve registers agent, serving inventory:check, and issues e.caller a
+// contract at it: what e.action(agent, n) writes under.
+func (e *env) serve(agent fixture.Identity) {
+	e.t.Helper()
+	if e.caller.DID == "" {
+		e.caller = fixture.NewIdentity("caller")
+		e.register(e.caller)
+	}
+	e.register(agent, "inventory:check")
+	raw, _, err := fixture.Contract(e.authority.Key, e.caller.DID, agent.DID, []string{"inventory:check"}, time.Now(), time.Hour)
+	res := e.mustOK(raw, err)
+	e.refs[agent.DID] = statement.ContractRef{Index: res.Index, LeafHash: res.LeafHash}
 }
 
 func TestRegistrationRules(t *testing.T) {
 	e := newEnv(t)
 	order := fixture.NewIdentity("order-agent")
-	first, err := fixture.Registration(e.authority.Key, order, "low", time.Now())
+	first, err := fixture.Registration(e.authority.Key, order, "low", time.Now(), "order:create")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := e.mustOK(first, nil)
+	storefront := fixture.NewIdentity("storefront")
+	e.register(storefront)
 
 	// The same entry again is a duplicate, not a conflict.
 	again := e.mustOK(first, nil)
@@ -125,10 +147,18 @@ func TestRegistrationRules(t *testing.T) {
 	e.refuse(ErrConflict, "did_registered")(fixture.Registration(e.authority.Key, fixture.FromKey("order-twin", order.Key), "low", time.Now()))
 	bad, _ := envelope.Sign(envelope.KindRegistration, []byte(`{"v":1,"name":"x","did":"did:key:nope","risk":"low","time":"2026-01-01T00:00:00Z"}`), e.authority.Key)
 	e.refused(bad, nil, ErrInvalid, "invalid_statement")
+	// Served actions in one order only, so that each list has one form.
+	unsorted, _ := envelope.Sign(envelope.KindRegistration, []byte(fmt.Sprintf(
+		`{"v":1,"name":"payment-agent","did":%q,"risk":"high","serves":["payment:refund","payment:charge"],"time":"2026-01-01T00:00:00Z"}`,
+		fixture.NewIdentity("p").DID)), e.authority.Key)
+	e.refused(unsorted, nil, ErrInvalid, "invalid_statement")
 
 	a, err := e.reg.Agent("order-agent")
-	if err != nil || a.DID != order.DID || a.Index != res.Index {
+	if err != nil || a.DID != order.DID || a.Index != res.Index || !slices.Equal(a.Serves, []string{"order:create"}) {
 		t.Fatalf("Agent by name = %+v, %v", a, err)
+	}
+	if s, err := e.reg.Agent("storefront"); err != nil || s.Serves != nil {
+		t.Fatalf("Agent storefront = %+v, %v; want one serving nothing", s, err)
 	}
 	b, err := e.reg.Agent(order.DID)
 	if err != nil || b.Name != "order-agent" {
@@ -175,8 +205,8 @@ func TestConcurrentRegistrationsOfOneNameAdmitOne(t *testing.T) {
 func TestContractRules(t *testing.T) {
 	e := newEnv(t)
 	order, pay := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
-	e.register(order)
-	e.register(pay)
+	e.register(order, "order:create")
+	e.register(pay, "payment:charge", "payment:refund")
 	scopes := []string{"payment:charge:max_10000usd"}
 	now := time.Now()
 
@@ -187,6 +217,24 @@ func TestContractRules(t *testing.T) {
 	ghost := fixture.NewIdentity("ghost")
 	e.refusedContract(e.authority.Key, ghost.DID, pay.DID, scopes, ErrInvalid, "unknown_subject")
 	e.refusedContract(e.authority.Key, order.DID, ghost.DID, scopes, ErrInvalid, "unknown_audience")
+
+	// A contract grants only what its audience serves: a typo in a scope
+	// is refused, not logged for good.
+	for _, bad := range [][]string{
+		{"paymnt:charge:max_10000usd"},
+		{"payment:chrage"},
+		{"payment:charge", "payment:chargeback"},
+		{"payment:reconcile"},
+		{"order:create"},
+	} {
+		e.refusedContract(e.authority.Key, order.DID, pay.DID, bad, ErrInvalid, "scope_not_served")
+	}
+	// The storefront only calls: it serves nothing, so no contract is at it.
+	storefront := fixture.NewIdentity("storefront")
+	e.register(storefront)
+	e.refusedContract(e.authority.Key, order.DID, storefront.DID, []string{"order:create"}, ErrInvalid, "scope_not_served")
+	callerOnly, _, err := fixture.Contract(e.authority.Key, storefront.DID, order.DID, []string{"order:create"}, now, time.Hour)
+	e.mustOK(callerOnly, err)
 
 	// Same id again, different content: a conflict.
 	c := &statement.Contract{ID: id, Issuer: e.authority.DID, Subject: order.DID, Audience: pay.DID,
@@ -213,7 +261,7 @@ func TestContractRules(t *testing.T) {
 	if err != nil || got.Index != res.Index || got.Statement.Subject != order.DID || len(got.Revocations) != 0 {
 		t.Fatalf("Contract(%s) = %+v, %v", id, got, err)
 	}
-	for _, q := range []ContractQuery{{Subject: order.DID}, {Audience: pay.DID}, {Subject: order.DID, Audience: pay.DID}, {}} {
+	for _, q := range []ContractQuery{{Subject: order.DID}, {Audience: pay.DID}, {Subject: order.DID, Audience: pay.DID}} {
 		list, err := e.reg.Contracts(q)
 		if err != nil || len(list) != 1 || list[0].Statement.ID != id {
 			t.Fatalf("Contracts(%+v) = %d contracts, %v", q, len(list), err)
@@ -234,7 +282,7 @@ func TestRevocationRules(t *testing.T) {
 	e := newEnv(t)
 	order, inv := fixture.NewIdentity("order-agent"), fixture.NewIdentity("inventory-agent")
 	e.register(order)
-	e.register(inv)
+	e.register(inv, "inventory:reserve")
 	raw, id, err := fixture.Contract(e.authority.Key, order.DID, inv.DID, []string{"inventory:reserve"}, time.Now(), time.Hour)
 	e.mustOK(raw, err)
 	leaf := proofs.LeafHash(raw)
@@ -258,10 +306,16 @@ func TestRevocationRules(t *testing.T) {
 
 func TestActionRules(t *testing.T) {
 	e := newEnv(t)
-	order, pay := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent")
+	order, pay, inv := fixture.NewIdentity("order-agent"), fixture.NewIdentity("payment-agent"), fixture.NewIdentity("inventory-agent")
 	e.register(order)
-	e.register(pay)
-	spec := fixture.ActionSpec{Caller: order.DID, Contract: statement.ContractRef{Index: 2, LeafHash: proofs.LeafHash([]byte("c"))},
+	e.register(pay, "payment:charge")
+	e.register(inv, "inventory:reserve")
+	contract, _, err := fixture.Contract(e.authority.Key, order.DID, pay.DID, []string{"payment:charge:max_10000usd"}, time.Now(), time.Hour)
+	c := e.mustOK(contract, err)
+	invContract, _, err := fixture.Contract(e.authority.Key, order.DID, inv.DID, []string{"inventory:reserve"}, time.Now(), time.Hour)
+	ic := e.mustOK(invContract, err)
+	ref := statement.ContractRef{Index: c.Index, LeafHash: c.LeafHash}
+	spec := fixture.ActionSpec{Caller: order.DID, Contract: ref,
 		Action: "payment:charge", Body: []byte(`{"amount":100}`), Amount: fixture.Int64(100), Currency: "USD",
 		Nonce: "nonce-0123456789abcdef", Time: time.Now()}
 	action, err := fixture.Action(pay, spec)
@@ -283,8 +337,6 @@ func TestActionRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := fixture.NewIdentity("inventory-agent")
-	e.register(inv)
 	st.Agent = inv.DID
 	payload, err := st.Marshal()
 	if err != nil {
@@ -293,6 +345,44 @@ func TestActionRules(t *testing.T) {
 	e.refuse(ErrForbidden, "agent_mismatch")(envelope.Sign(envelope.KindAction, payload, pay.Key))
 	// The authority is not an agent.
 	e.refuse(ErrForbidden, "unregistered_signer")(fixture.Action(e.authority, spec))
+
+	// The named contract must be in the log, at the index named.
+	for i, r := range []statement.ContractRef{
+		{Index: c.Index, LeafHash: proofs.LeafHash([]byte("no such contract"))}, // no such leaf hash
+		{Index: c.Index + 1, LeafHash: c.LeafHash},                              // the contract's leaf, moved
+		{Index: 0, LeafHash: proofs.LeafHash(e.entry(0))},                       // a registration's entry
+		{Index: first.Index, LeafHash: first.LeafHash},                          // the action's own entry
+		{Index: 1 << 40, LeafHash: c.LeafHash},                                  // beyond the log
+	} {
+		spec.Contract, spec.Nonce = r, fmt.Sprintf("nonce-not-in-log-%d-0123456789", i)
+		e.refuse(ErrInvalid, "contract_not_in_log")(fixture.Action(pay, spec))
+	}
+	// The signer must be the contract's audience: an agent cannot record
+	// an action about itself under a contract at another agent.
+	spec.Contract, spec.Nonce = ref, "nonce-not-audience-0123456789"
+	e.refuse(ErrForbidden, "not_audience")(fixture.Action(inv, spec))
+	spec.Contract = statement.ContractRef{Index: ic.Index, LeafHash: ic.LeafHash}
+	e.refuse(ErrForbidden, "not_audience")(fixture.Action(pay, spec))
+	// Under its own contract it may, whether or not the contract grants
+	// the action: that is for the agent to decide and the auditor to check.
+	e.mustOK(fixture.Action(inv, spec))
+
+	// The rule holds the same with a cold cache, after a restart.
+	e.log.Close()
+	e.open()
+	spec.Contract, spec.Nonce = ref, "nonce-after-restart-0123456789"
+	e.refuse(ErrForbidden, "not_audience")(fixture.Action(inv, spec))
+	e.mustOK(fixture.Action(pay, spec))
+}
+
+// entry returns the log's entry at index.
+func (e *env) entry(index uint64) []byte {
+	e.t.Helper()
+	raw, err := e.log.Entry(index)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return raw
 }
 
 func mustPayload(t *testing.T, raw []byte) []byte {

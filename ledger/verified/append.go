@@ -63,10 +63,12 @@ func ProveAppended(ctx context.Context, cl *client.Client, v note.Verifier, inde
 	return e, raw, nil
 }
 
-// Register signs a registration, dated now, with the authority
-// key and appends it.
-func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string) (client.AppendResult, error) {
-	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Time: time.Now().UTC().Truncate(time.Second)}
+// Register signs a registration of an agent serving the actions serves
+// (in any order, duplicates dropped; none for a party that only calls
+// others), dated now, with the authority key and appends it.
+func Register(ctx context.Context, cl *client.Client, authority ed25519.PrivateKey, name, agentDID, risk string, serves []string) (client.AppendResult, error) {
+	reg := statement.Registration{Name: name, DID: agentDID, Risk: risk, Serves: statement.SortServes(serves),
+		Time: time.Now().UTC().Truncate(time.Second)}
 	env, err := statement.Sign(&reg, authority)
 	if err != nil {
 		return client.AppendResult{}, err
@@ -147,4 +149,7 @@ var refusalHints = map[string]string{
 	wire.ReasonUnregisteredSigner: "only a registered agent writes actions, signed with its own key: register it (ledgerctl agent register)",
 	wire.ReasonAgentMismatch:      "an agent writes only its own actions: the statement's \"agent\" must be the signer's did:key (ledgerctl keys did KEYFILE)",
 	wire.ReasonUnknownKind:        "--type is registration, contract, revocation or action",
+	wire.ReasonScopeNotServed:     "a contract grants only actions its callee serves: check the scope's spelling, and see what the callee serves with 'ledgerctl agent show CALLEE'",
+	wire.ReasonContractNotInLog:   "an action names, by index and leaf hash, a contract entry in this log (ledgerctl contract show ID prints both)",
+	wire.ReasonNotAudience:        "an agent records actions only under contracts at itself: the contract's audience must be the signer's did:key",
 }

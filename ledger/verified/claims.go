@@ -44,6 +44,7 @@ func (m mismatches) err(what string) error {
 // established.
 type Agent struct {
 	Name, DID, Risk string
+	Serves          []string // the actions it serves; nil for none
 	Time            time.Time
 	Index           uint64
 	Signer          string
@@ -63,6 +64,7 @@ func VerifyAgent(a wire.Agent, v note.Verifier, authority string) (Agent, error)
 	m.str("name", a.Name, reg.Name)
 	m.str("did", a.DID, reg.DID)
 	m.str("risk", a.Risk, reg.Risk)
+	m.check("serves", a.Serves, reg.Serves, slices.Equal(a.Serves, reg.Serves))
 	m.time("time", a.Time, reg.Time)
 	if err := m.err(what); err != nil {
 		return Agent{}, err
@@ -72,7 +74,7 @@ func VerifyAgent(a wire.Agent, v note.Verifier, authority string) (Agent, error)
 			fmt.Errorf("%s: the registration at index %d is signed by %s, not by the authority %s", what, a.Index, e.Envelope.KeyID, authority),
 			"is the authority given the one of this ledger (its DIR/authority.did)?")
 	}
-	return Agent{Name: reg.Name, DID: reg.DID, Risk: reg.Risk, Time: reg.Time, Index: e.Index,
+	return Agent{Name: reg.Name, DID: reg.DID, Risk: reg.Risk, Serves: reg.Serves, Time: reg.Time, Index: e.Index,
 		Signer: e.Envelope.KeyID, Checkpoint: e.Checkpoint}, nil
 }
 

@@ -27,6 +27,9 @@ const (
 	// ReasonUnknownAudience: a contract whose audience is not a registered
 	// agent (400).
 	ReasonUnknownAudience = "unknown_audience"
+	// ReasonScopeNotServed: a contract granting a scope whose action its
+	// audience's registration does not serve (400).
+	ReasonScopeNotServed = "scope_not_served"
 	// ReasonContractIDTaken: a contract whose id is already in the log
 	// (409).
 	ReasonContractIDTaken = "contract_id_taken"
@@ -44,6 +47,12 @@ const (
 	ReasonUnregisteredSigner = "unregistered_signer"
 	// ReasonAgentMismatch: an action whose agent is not its signer (403).
 	ReasonAgentMismatch = "agent_mismatch"
+	// ReasonContractNotInLog: an action whose contract reference (index
+	// and leaf hash) names no contract in the log (400).
+	ReasonContractNotInLog = "contract_not_in_log"
+	// ReasonNotAudience: an action whose signer is not the audience of
+	// the contract it names (403).
+	ReasonNotAudience = "not_audience"
 	// ReasonUnknownKind: an envelope of no known statement kind (400).
 	ReasonUnknownKind = "unknown_kind"
 	// ReasonInvalidStatement: a statement that does not parse strictly

@@ -46,6 +46,7 @@ type Agent struct {
 	Name        string    `json:"name"`
 	DID         string    `json:"did"`
 	Risk        string    `json:"risk"`
+	Serves      []string  `json:"serves"` // [] when it serves nothing
 	Time        time.Time `json:"time"`
 	Index       uint64    `json:"index"`
 	Proof       string    `json:"proof"`

@@ -37,6 +37,14 @@
 // nothing, and a granted string that does not parse grants nothing (fail
 // closed) without affecting the others.
 //
+// # Served actions
+//
+// An agent's registration lists the actions it serves (resource:action,
+// no constraint). Unserved checks a contract's scopes against the
+// audience's list: a contract can grant only actions its callee serves,
+// so a mistyped scope such as paymnt:charge is refused rather than
+// recorded.
+//
 // The package is pure: no I/O, no global mutable state.
 package scope
 

@@ -33,7 +33,7 @@ func errText(err error) string {
 // kindFields is the required and optional fields of each kind.
 func kindFields() map[string][2][]string {
 	return map[string][2][]string{
-		kindRegistration: {registrationFields(), nil},
+		kindRegistration: {registrationFields(), registrationOptional()},
 		kindContract:     {contractFields(), nil},
 		kindRevocation:   {revocationFields(), nil},
 		kindAction:       {actionFields(), actionOptional()},

@@ -19,7 +19,7 @@ const hashB64 = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
 
 // Canonical statements of each kind, as Marshal writes them.
 const (
-	goodRegistration = `{"v":1,"name":"order-agent","did":"` + didA + `","risk":"low","time":"2026-11-26T20:00:00Z"}`
+	goodRegistration = `{"v":1,"name":"order-agent","did":"` + didA + `","risk":"low","serves":["order:create"],"time":"2026-11-26T20:00:00Z"}`
 
 	goodContract = `{"v":1,"id":"0123456789abcdef0123456789abcdef","issuer":"` + didA + `","subject":"` + didB +
 		`","audience":"` + didC + `","scopes":["payment:charge:max_10000usd","payment:refund"],` +

@@ -3,6 +3,8 @@ package statement
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,6 +37,86 @@ func TestRegistrationRules(t *testing.T) {
 		v, err := ParseRegistration(set(t, goodRegistration, "did", d))
 		wantInvalid(t, "did "+d, v, err, "registration: did: ", "malformed did:key")
 	}
+}
+
+func TestRegistrationServes(t *testing.T) {
+	for _, serves := range [][]string{
+		{"payment:charge"},
+		{"payment:charge", "payment:reconcile", "payment:refund"},
+		{"a:b", "a:b_", "a_:b"},
+		manyActions(MaxServes),
+	} {
+		r, err := ParseRegistration(set(t, goodRegistration, "serves", serves))
+		if err != nil {
+			t.Errorf("serves %q: %v", serves, err)
+			continue
+		}
+		if !slices.Equal(r.Serves, serves) {
+			t.Errorf("serves %q parsed as %q", serves, r.Serves)
+		}
+	}
+	// Absent: the party serves nothing, and Marshal leaves the field out.
+	b := edit(t, goodRegistration, func(m map[string]any) { delete(m, "serves") })
+	r, err := ParseRegistration(b)
+	if err != nil || r.Serves != nil {
+		t.Fatalf("registration without serves = %+v, %v", r, err)
+	}
+	if out, _ := r.Marshal(); strings.Contains(string(out), "serves") {
+		t.Errorf("Marshal of a registration serving nothing = %s", out)
+	}
+	r.Serves = []string{}
+	if out, _ := r.Marshal(); strings.Contains(string(out), "serves") {
+		t.Errorf("Marshal of an empty serves = %s", out)
+	}
+	for _, tt := range []struct {
+		name   string
+		serves any
+		msg    string
+	}{
+		{"empty", []string{}, "registration: serves: empty"},
+		{"null", nil, "registration: serves: not an array"},
+		{"a string", "payment:charge", "registration: serves: not an array"},
+		{"not strings", []any{"payment:charge", 1}, "registration: serves[1]: not a string"},
+		{"a scope with a limit", []string{"payment:charge:max_10usd"}, "registration: serves[0]: malformed scope"},
+		{"no action", []string{"payment"}, "registration: serves[0]: malformed scope"},
+		{"upper case", []string{"Payment:charge"}, "registration: serves[0]: malformed scope"},
+		{"a wildcard", []string{"payment:*"}, "registration: serves[0]: malformed scope"},
+		{"unsorted", []string{"payment:refund", "payment:charge"}, `registration: serves[1]: "payment:charge" sorts before serves[0]`},
+		{"duplicate", []string{"payment:charge", "payment:charge"}, "registration: serves[1]: duplicate of serves[0]"},
+		{"too many", manyActions(MaxServes + 1), "registration: serves: 65 actions, limit 64"},
+	} {
+		v, err := ParseRegistration(set(t, goodRegistration, "serves", tt.serves))
+		wantInvalid(t, "serves "+tt.name, v, err, tt.msg)
+		if s, ok := tt.serves.([]string); ok && len(s) > 0 {
+			r := &Registration{Name: "order-agent", DID: didA, Risk: RiskLow, Serves: s, Time: time.Now()}
+			if _, err := r.Marshal(); err == nil {
+				t.Errorf("Marshal accepted serves %s", tt.name)
+			}
+		}
+	}
+}
+
+func TestSortServes(t *testing.T) {
+	in := []string{"payment:refund", "payment:charge", "payment:refund", "payment:charge"}
+	got := SortServes(in)
+	if want := []string{"payment:charge", "payment:refund"}; !slices.Equal(got, want) {
+		t.Errorf("SortServes = %q, want %q", got, want)
+	}
+	if in[0] != "payment:refund" {
+		t.Error("SortServes changed its argument")
+	}
+	if SortServes(nil) != nil || SortServes([]string{}) != nil {
+		t.Error("SortServes of nothing is not nil")
+	}
+}
+
+// manyActions returns n distinct actions in ascending order.
+func manyActions(n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprintf("agent:action%03d", i)
+	}
+	return s
 }
 
 func TestContractRules(t *testing.T) {

@@ -4,8 +4,8 @@
 // Each log entry is a DSSE envelope (package envelope) whose payload is one
 // statement, of the kind the envelope's payloadType names:
 //
-//	registration  signed by the authority: an agent's name, DID and risk
-//	{"v":1,"name":"order-agent","did":"did:key:z6Mk...","risk":"low","time":"2026-11-26T20:00:00Z"}
+//	registration  signed by the authority: an agent's name, DID, risk and the actions it serves
+//	{"v":1,"name":"order-agent","did":"did:key:z6Mk...","risk":"low","serves":["order:create"],"time":"2026-11-26T20:00:00Z"}
 //
 //	contract      signed by the authority: scopes granted to a caller (subject) at a callee (audience)
 //	{"v":1,"id":"<32 hex>","issuer":"did:key:...","subject":"did:key:...","audience":"did:key:...",
@@ -26,7 +26,8 @@
 // signed statement sees the same values:
 //
 //   - "v" is required and must be 1; every other field shown is required
-//     except amount, currency and quantity in an action;
+//     except serves in a registration and amount, currency and quantity
+//     in an action;
 //   - unknown fields, field names in another case, duplicate keys at any
 //     depth (compared after unescaping), null values, trailing data and
 //     \u escapes of unpaired UTF-16 surrogates are refused;

@@ -40,7 +40,7 @@ func TestParseValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Registration{Name: "order-agent", DID: didA, Risk: RiskLow, Time: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
+	want := &Registration{Name: "order-agent", DID: didA, Risk: RiskLow, Serves: []string{"order:create"}, Time: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("ParseRegistration = %+v, want %+v", r, want)
 	}
@@ -133,6 +133,12 @@ func TestMissingFields(t *testing.T) {
 		for _, k := range keys {
 			b := edit(t, p.good, func(m map[string]any) { delete(m, k) })
 			v, err := p.parse(b)
+			if p.kind == kindRegistration && k == "serves" {
+				if err != nil {
+					t.Errorf("registration without serves: %v", err)
+				}
+				continue
+			}
 			if p.kind == kindAction && (k == "amount" || k == "currency" || k == "quantity" || k == "target") {
 				if (k == "quantity" || k == "target") && err != nil {
 					t.Errorf("action without %s: %v", k, err)
@@ -293,7 +299,7 @@ func TestMalformedJSON(t *testing.T) {
 		wantInvalid(t, name, v, err)
 	}
 	// Insignificant whitespace and field order are accepted.
-	spaced := "\n { \"time\" : \"2026-11-26T20:00:00Z\", \"risk\":\"low\",\t\"did\":\"" + didA + "\", \"name\":\"order-agent\", \"v\":1 }\r\n"
+	spaced := "\n { \"time\" : \"2026-11-26T20:00:00Z\", \"risk\":\"low\",\t\"did\":\"" + didA + "\", \"serves\": [ \"order:create\" ], \"name\":\"order-agent\", \"v\":1 }\r\n"
 	r, err := ParseRegistration([]byte(spaced))
 	if err != nil {
 		t.Fatal(err)

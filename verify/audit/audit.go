@@ -21,12 +21,17 @@
 //   - name_taken, did_registered: a registration reusing a name or a DID;
 //   - unknown_party: a contract whose subject or audience (Reason) is not a
 //     registered agent;
+//   - scope_not_served: a contract with a scope whose action its audience's
+//     registration does not serve (a registration without serves serves
+//     nothing);
 //   - contract_id_taken: a contract reusing an id;
 //   - unknown_contract: a revocation of a leaf hash that is no contract;
 //   - not_issuer: a revocation by neither the authority nor the issuer;
 //   - already_revoked: a second revocation of a contract;
 //   - unregistered_signer: an action not signed by a registered agent;
-//   - agent_mismatch: an action whose agent is not its signer.
+//   - agent_mismatch: an action whose agent is not its signer;
+//   - contract_not_in_log and not_audience, below: an action must name a
+//     contract in the log whose audience is its signer.
 //
 // An entry that breaks a write rule takes no effect: a refused
 // registration registers nobody, a refused contract cannot be relied on,
@@ -39,6 +44,8 @@
 // is unregistered_identity (Reason caller).
 //
 // Actions (§9); all that apply are reported:
+//   - action_not_served: the action is not one its agent's registration
+//     serves;
 //   - unregistered_identity: the caller is not registered;
 //   - nonce_reused: an earlier action of the same agent for the same
 //     caller has the same nonce and a time less than
@@ -101,6 +108,7 @@ const (
 	KindNameTaken            = "name_taken"
 	KindDIDRegistered        = "did_registered"
 	KindUnknownParty         = "unknown_party"
+	KindScopeNotServed       = "scope_not_served"
 	KindContractIDTaken      = "contract_id_taken"
 	KindUnknownContract      = "unknown_contract"
 	KindNotIssuer            = "not_issuer"
@@ -117,6 +125,7 @@ const (
 	KindNonceReused          = "nonce_reused"
 	KindRefundNotYourCharge  = "refund_not_your_charge"
 	KindRefundExceedsCharge  = "refund_exceeds_charge"
+	KindActionNotServed      = "action_not_served"
 )
 
 // Violation reasons: the finer cause a Violation's Reason gives for some
@@ -197,7 +206,9 @@ func New(authority string, skew time.Duration) *Engine {
 //
 // A state with actions but no Charges (one written before the refund
 // rule) is refused too: resumed, it would call every later refund of an
-// earlier charge not_a_charge. Audit such a log again from index 0.
+// earlier charge not_a_charge. So is a state whose agents carry no serves
+// list, written before registrations listed the actions they serve.
+// Audit such a log again from index 0.
 func Resume(s State, skew time.Duration) (*Engine, error) {
 	if s.Charges == nil && s.Counts.Actions > 0 {
 		return nil, fmt.Errorf("%w: no charges in a state of %d actions (written before the refund rule); audit again from index 0", ErrState, s.Counts.Actions)
@@ -335,7 +346,7 @@ func (e *Engine) registration(c *checker, signer string, r *statement.Registrati
 	if len(c.vs) > 0 {
 		return
 	}
-	e.s.Agents[r.DID] = Agent{Name: r.Name, Index: c.index}
+	e.s.Agents[r.DID] = Agent{Name: r.Name, Index: c.index, Serves: servesOf(r)}
 	e.s.Names[r.Name] = c.index
 }
 
@@ -351,6 +362,11 @@ func (e *Engine) contract(c *checker, signer string, ct *statement.Contract, ent
 	for _, p := range []struct{ role, did string }{{ReasonSubject, ct.Subject}, {ReasonAudience, ct.Audience}} {
 		if _, ok := e.s.Agents[p.did]; !ok {
 			c.add(KindUnknownParty, p.role, "contract %s %s is not registered before index %d", p.role, p.did, c.index)
+		}
+	}
+	if callee, ok := e.s.Agents[ct.Audience]; ok {
+		if s, ok := scope.Unserved(ct.Scopes, callee.Serves); ok {
+			c.add(KindScopeNotServed, "", "scope %q grants an action that the audience %s does not serve (it serves %s)", s, callee.Name, servesText(callee.Serves))
 		}
 	}
 	if idx, ok := e.byID[ct.ID]; ok {
@@ -392,6 +408,9 @@ func (e *Engine) action(c *checker, signer string, a *statement.Action, entry []
 	if a.Agent != signer {
 		c.add(KindAgentMismatch, "", "the statement names %s, the signer is %s", a.Agent, signer)
 		return
+	}
+	if agent := e.s.Agents[signer]; !scope.Serves(agent.Serves, a.Action) {
+		c.add(KindActionNotServed, "", "%s does not serve %s (it serves %s)", agent.Name, a.Action, servesText(agent.Serves))
 	}
 	e.authorized(c, signer, a)
 	c.vs = append(c.vs, e.s.Charges.Apply(c.index, entry, a)...)
@@ -446,6 +465,21 @@ func (e *Engine) nonce(c *checker, a *statement.Action) {
 		}
 	}
 	e.s.Nonces[key] = append(uses, NonceUse{Index: c.index, Time: a.Time})
+}
+
+// servesOf is the list of a registration's served actions the state
+// keeps: never nil, so that a state written before registrations served
+// anything is told apart (Resume).
+func servesOf(r *statement.Registration) []string {
+	return append([]string{}, r.Serves...)
+}
+
+// servesText writes a list of served actions for a violation's detail.
+func servesText(serves []string) string {
+	if len(serves) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", serves)
 }
 
 // contractAt returns the contract ref names, if it took effect at a lower

@@ -77,7 +77,9 @@ func badLog(t testing.TB) (*world, []want) {
 	later := w.ref(c1)
 	later.Index = 1000
 	expect(w.act(w.pay, w.order, later, charge(1)), KindContractNotInLog, "later_index")
-	expect(w.act(w.inv, w.order, w.ref(c1), charge(1)), KindNotAudience, "")
+	notAudience := w.act(w.inv, w.order, w.ref(c1), charge(1))
+	expect(notAudience, KindActionNotServed, "")
+	expect(notAudience, KindNotAudience, "")
 	expect(w.act(w.stranger, w.order, w.ref(c1), charge(1)), KindUnregisteredSigner, "")
 	expect(w.contract(w.stranger.Key, w.order, w.pay, "payment:charge"), KindNotAuthority, "")
 	expect(w.add([]byte("not an envelope"), nil), KindMalformedEntry, "")
@@ -133,6 +135,17 @@ func badLog(t testing.TB) (*world, []want) {
 	w.act(w.pay, w.order, w.ref(c3), w.refund(200, "r1", ch))
 	expect(w.act(w.pay, w.order, w.ref(c3), w.refund(200, "r2", ch)), KindRefundExceedsCharge, "amount_exceeded")
 	expect(w.act(w.pay, w.inv, w.ref(c4), w.refund(50, "r3", ch)), KindRefundNotYourCharge, "other_caller")
+	// A contract grants only what its audience serves; one that grants
+	// more takes no effect.
+	unserved := w.contract(w.auth.Key, w.order, w.pay, "payment:charge", "paymnt:charge:max_10000usd")
+	expect(unserved, KindScopeNotServed, "")
+	expect(w.contract(w.auth.Key, w.pay, w.order, "order:create"), KindScopeNotServed, "")
+	expect(w.act(w.pay, w.order, w.ref(unserved), charge(1)), KindContractNotInLog, "not_a_contract")
+	// An action its agent does not serve, even under a contract.
+	unservedAction := w.act(w.pay, w.order, w.ref(c2), fixture0("inventory:reserve"))
+	expect(unservedAction, KindActionNotServed, "")
+	expect(unservedAction, KindNotAudience, "")
+	expect(unservedAction, KindNotCovered, "constraint_value_missing")
 	return w, ws
 }
 

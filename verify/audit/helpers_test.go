@@ -28,10 +28,12 @@ type world struct {
 	nonce           int
 	lastNonce       string
 	contractIDs     map[uint64]string
+	serves          map[string][]string // what each did:key's registration serves
 }
 
+func key(b byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, 32)) }
+
 func newWorld(t testing.TB) *world {
-	key := func(b byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, 32)) }
 	return &world{
 		t:           t,
 		auth:        fixture.FromKey("authority", key(1)),
@@ -40,8 +42,14 @@ func newWorld(t testing.TB) *world {
 		inv:         fixture.FromKey("inventory", key(4)),
 		stranger:    fixture.FromKey("stranger", key(5)),
 		contractIDs: map[uint64]string{},
+		serves: map[string][]string{
+			didOf(key(3)): {"payment:charge", "payment:refund"},
+			didOf(key(4)): {"inventory:reserve", "inventory:restock"},
+		},
 	}
 }
+
+func didOf(key ed25519.PrivateKey) string { return fixture.FromKey("", key).DID }
 
 // add appends an entry and returns its index.
 func (w *world) add(b []byte, err error) uint64 {
@@ -53,9 +61,10 @@ func (w *world) add(b []byte, err error) uint64 {
 	return uint64(len(w.entries) - 1)
 }
 
+// register registers id, serving what w.serves lists for it.
 func (w *world) register(id fixture.Identity) uint64 {
 	w.t.Helper()
-	return w.add(fixture.Registration(w.auth.Key, id, statement.RiskLow, t0))
+	return w.add(fixture.Registration(w.auth.Key, id, statement.RiskLow, t0, w.serves[id.DID]...))
 }
 
 func (w *world) contract(signer ed25519.PrivateKey, caller, callee fixture.Identity, scopes ...string) uint64 {

@@ -19,6 +19,7 @@ type refundWorld struct {
 
 func newRefundWorld(t *testing.T) *refundWorld {
 	w := &refundWorld{world: newWorld(t), pay2: fixture.NewIdentity("payment-2")}
+	w.serves[w.pay2.DID] = []string{"payment:charge", "payment:refund"}
 	for _, id := range []fixture.Identity{w.order, w.pay, w.stranger, w.pay2} {
 		w.register(id)
 	}

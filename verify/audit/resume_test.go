@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -92,7 +93,10 @@ func TestResumeRefusesInconsistentState(t *testing.T) {
 		"invalid count": func(s *State) { s.Counts.Invalid = s.Counts.Entries + 1 },
 		"names":         func(s *State) { s.Names["ghost"] = 1 },
 		"agent index":   func(s *State) { a := s.Agents[w.pay.DID]; a.Index = 1 << 40; s.Agents[w.pay.DID] = a },
-		"contract leaf": func(s *State) { s.Contracts["bad"] = s.Contracts[someLeaf] },
+		// A state from before registrations listed what they serve.
+		"agent serves absent":   func(s *State) { a := s.Agents[w.order.DID]; a.Serves = nil; s.Agents[w.order.DID] = a },
+		"agent serves unsorted": func(s *State) { a := s.Agents[w.pay.DID]; slices.Reverse(a.Serves); s.Agents[w.pay.DID] = a },
+		"contract leaf":         func(s *State) { s.Contracts["bad"] = s.Contracts[someLeaf] },
 		"contract future": func(s *State) {
 			c := s.Contracts[someLeaf]
 			c.Index = s.Next

@@ -39,10 +39,12 @@ type Counts struct {
 	Invalid       uint64 `json:"invalid"`
 }
 
-// Agent is a registered agent: its name and the index of its registration.
+// Agent is a registered agent: its name, the index of its registration
+// and the actions it serves (empty, never absent, when none).
 type Agent struct {
-	Name  string `json:"name"`
-	Index uint64 `json:"index"`
+	Name   string   `json:"name"`
+	Index  uint64   `json:"index"`
+	Serves []string `json:"serves"`
 }
 
 // Contract is what the audit keeps of a contract that took effect: its
@@ -110,7 +112,11 @@ type State struct {
 // equal states marshal to the same JSON.
 func (s State) clone() State {
 	out := s
-	out.Agents = cloneMap(s.Agents)
+	out.Agents = make(map[string]Agent, len(s.Agents))
+	for k, a := range s.Agents {
+		a.Serves = slices.Clone(a.Serves)
+		out.Agents[k] = a
+	}
 	out.Names = cloneMap(s.Names)
 	out.Revoked = cloneMap(s.Revoked)
 	out.Nonces = make(map[string][]NonceUse, len(s.Nonces))
@@ -161,6 +167,12 @@ func (s *State) check() (byIndex map[uint64]string, byID map[string]uint64, err 
 		}
 		if idx, ok := s.Names[a.Name]; !ok || idx != a.Index || a.Index >= s.Next {
 			return nil, nil, bad("agent %s: name %q or index %d inconsistent", d, a.Name, a.Index)
+		}
+		if a.Serves == nil {
+			return nil, nil, bad("agent %s: no serves (a state written before registrations listed the actions they serve); audit again from index 0", d)
+		}
+		if !slices.IsSorted(a.Serves) || len(slices.Compact(slices.Clone(a.Serves))) != len(a.Serves) {
+			return nil, nil, bad("agent %s: serves %q not sorted without duplicates", d, a.Serves)
 		}
 	}
 	byIndex = make(map[uint64]string, len(s.Contracts))

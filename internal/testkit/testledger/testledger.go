@@ -130,11 +130,12 @@ func (l *Ledger) Append(raw []byte, err error) client.AppendResult {
 	}
 }
 
-// Register registers a new identity.
-func (l *Ledger) Register(name, risk string) fixture.Identity {
+// Register registers a new identity that serves the actions serves (none
+// if left out: a party that only calls others).
+func (l *Ledger) Register(name, risk string, serves ...string) fixture.Identity {
 	l.t.Helper()
 	id := fixture.NewIdentity(name)
-	l.Append(fixture.Registration(l.Authority.Key, id, risk, time.Now()))
+	l.Append(fixture.Registration(l.Authority.Key, id, risk, time.Now(), serves...))
 	return id
 }
 
