@@ -40,8 +40,8 @@ const (
 	ReasonQuantityOverflow   = "quantity_overflow"
 	ReasonUnknownSKU         = "unknown_sku"
 	ReasonReservationUnknown = "reservation_unknown"
-	// ReasonReservationNotActive: a consume of a reservation that expired,
-	// was released, or was returned; its stock may be another's by then.
+	// ReasonReservationNotActive: a consume of a reservation that expired
+	// or was released; its stock may be another's by then.
 	ReasonReservationNotActive = "reservation_not_active"
 	ReasonStoreUnavailable     = "store_unavailable"
 )
@@ -224,8 +224,9 @@ func (s *Service) Reserve(w http.ResponseWriter, r *http.Request, a *guard.Appro
 
 // Consume serves inventory:consume: the caller's order was paid for and
 // its reserved goods leave, then SKUs left low on hand are restocked. A
-// caller consumes only its own reservations; an expired, released or
-// returned one is refused (reservation_not_active).
+// caller consumes only its own reservations; an expired or released one
+// is refused (reservation_not_active). Consumed goods never come back by
+// a release.
 func (s *Service) Consume(w http.ResponseWriter, r *http.Request, a *guard.Approval) {
 	req, err := parseRelease(a.Body)
 	if err != nil {
@@ -237,7 +238,7 @@ func (s *Service) Consume(w http.ResponseWriter, r *http.Request, a *guard.Appro
 		s.fail(w, ErrUnknownReserve)
 		return
 	}
-	res, err := s.store.Consume(a.Caller, req.ReservationID)
+	res, err := s.store.Consume(a.Caller, req.ReservationID, s.cfg.Now())
 	if err != nil {
 		s.fail(w, err)
 		return

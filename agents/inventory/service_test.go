@@ -145,6 +145,34 @@ func TestConcurrentLowStockRestocks(t *testing.T) {
 	}
 }
 
+// TestReserveConsumeReleaseMakesNoStock: a caller holding reserve,
+// consume and release cannot pump stock: releasing consumed goods gives
+// nothing back, so the restock each consumption triggers is the only
+// stock added, and it is recorded.
+func TestReserveConsumeReleaseMakesNoStock(t *testing.T) {
+	rec := &recorder{}
+	s := newService(t, rec, Config{Seed: map[string]int64{"A": 10}, LowStockThreshold: 5, RestockAmount: 50,
+		Grants: grants{scopes: []string{"inventory:restock:max_qty50"}}})
+	consumed := int64(0)
+	for i := range 5 {
+		on := stock(t, s, "A").OnHand
+		resp, got := reserveAndConsume(t, s, fmt.Sprintf("pump-%d", i), "A", on)
+		if got.status != 200 {
+			t.Fatalf("round %d: %s", i, got.raw)
+		}
+		consumed += on
+		if r := call(t, s.Release, orderAgent.DID, map[string]any{"reservation_id": resp.ReservationID}); r.status != 200 || r.str("status") != string(StatusConsumed) {
+			t.Fatalf("round %d: release after consume: %s", i, r.raw)
+		}
+		if st := stock(t, s, "A"); st.OnHand != 10+50*int64(rec.recorded())-consumed {
+			t.Fatalf("round %d: on hand %d with %d restocks of 50 and %d consumed", i, st.OnHand, rec.recorded(), consumed)
+		}
+	}
+	if st := stock(t, s, "A"); st.OnHand != 50 {
+		t.Fatalf("after five rounds of selling everything: %d on hand, want the last restock's 50", st.OnHand)
+	}
+}
+
 func TestConsumeIsTheOwnersOnly(t *testing.T) {
 	s := newService(t, nil, Config{Seed: map[string]int64{"A": 10}, DisableRestock: true})
 	r := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 4))

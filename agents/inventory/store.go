@@ -13,9 +13,12 @@
 // Every change is one Badger transaction (optimistic, with conflict
 // detection, retried on conflict), so for every SKU 0 <= reserved <=
 // on_hand holds at every commit, whatever runs concurrently, and so does
-// the stock equation: on_hand = seeded + restocked - consumed + returned,
-// where a reservation is consumed when its order's goods leave (the
-// order was charged) and returned when a consumed order is undone.
+// the stock equation: on_hand = seeded + restocked - consumed, where a
+// reservation is consumed when its order's goods leave (the order was
+// charged). Consumed stock never comes back by a release: a restock the
+// consumption triggered would otherwise stay, and reserve, consume,
+// release would make stock from nothing. Goods that do come back are a
+// restock by a caller whose contract grants it.
 package inventory
 
 import (
@@ -53,10 +56,6 @@ const (
 	StatusReleased Status = "released"
 	StatusExpired  Status = "expired"
 	StatusConsumed Status = "consumed"
-	// StatusReturned is a consumed reservation whose goods came back (the
-	// order was undone after its stock was taken): its stock is on hand
-	// again.
-	StatusReturned Status = "returned"
 )
 
 // Line is one SKU and quantity of a reservation.
@@ -267,9 +266,8 @@ func (s *Store) Reservation(id string) (Reservation, error) {
 }
 
 // finish moves an active reservation to status to, giving its stock
-// back (released, expired) or taking it out of on-hand (consumed), or a
-// consumed one to returned, putting its goods back on hand. It returns
-// the reservation as stored afterwards, and whether it changed.
+// back (released, expired) or taking it out of on-hand (consumed). It
+// returns the reservation as stored afterwards, and whether it changed.
 func (s *Store) finish(id string, to Status, owner string, due func(Reservation) bool) (Reservation, bool, error) {
 	var res Reservation
 	var changed bool
@@ -282,11 +280,7 @@ func (s *Store) finish(id string, to Status, owner string, due func(Reservation)
 		if !ok || (owner != "" && res.Owner != owner) {
 			return ErrUnknownReserve
 		}
-		from := StatusActive
-		if to == StatusReturned {
-			from = StatusConsumed
-		}
-		if res.Status != from || (due != nil && !due(res)) {
+		if res.Status != StatusActive || (due != nil && !due(res)) {
 			return nil
 		}
 		for _, l := range res.Lines {
@@ -294,29 +288,19 @@ func (s *Store) finish(id string, to Status, owner string, due func(Reservation)
 			if err != nil {
 				return err
 			}
-			if !found || (from == StatusActive && r.Reserved < l.Qty) || (to == StatusConsumed && r.OnHand < l.Qty) {
+			if !found || r.Reserved < l.Qty || (to == StatusConsumed && r.OnHand < l.Qty) {
 				return fmt.Errorf("inventory: stock of %s does not hold reservation %s", l.SKU, id)
 			}
-			switch to {
-			case StatusReturned:
-				if r.OnHand > math.MaxInt64-l.Qty {
-					return ErrOverflow
-				}
-				r.OnHand += l.Qty
-			case StatusConsumed:
-				r.Reserved -= l.Qty
+			r.Reserved -= l.Qty
+			if to == StatusConsumed {
 				r.OnHand -= l.Qty
-			default:
-				r.Reserved -= l.Qty
 			}
 			if err := jsonkv.Set(txn, skuKey(l.SKU), r); err != nil {
 				return err
 			}
 		}
-		if from == StatusActive {
-			if err := txn.Delete(expKey(res.Expires, id)); err != nil {
-				return err
-			}
+		if err := txn.Delete(expKey(res.Expires, id)); err != nil {
+			return err
 		}
 		res.Status = to
 		changed = true
@@ -325,27 +309,26 @@ func (s *Store) finish(id string, to Status, owner string, due func(Reservation)
 	return res, changed, err
 }
 
-// Release gives a reservation's stock back: an active one's reserved
-// stock becomes available again (released), and a consumed one's goods
-// come back on hand (returned). Releasing one that is released, expired
-// or returned changes nothing and is not an error (idempotent). An owner
-// other than "" must match the reservation's.
+// Release gives an active reservation's stock back. Releasing one that
+// is no longer active (released, expired, or consumed: consumed goods do
+// not come back) changes nothing and is not an error (idempotent). An
+// owner other than "" must match the reservation's.
 func (s *Store) Release(owner, id string) (Reservation, error) {
 	res, _, err := s.finish(id, StatusReleased, owner, nil)
-	if err != nil || res.Status != StatusConsumed {
-		return res, err
-	}
-	res, _, err = s.finish(id, StatusReturned, owner, nil)
 	return res, err
 }
 
 // Consume takes an active reservation's stock out of on-hand (the goods
-// left). A reservation no longer active gives ErrNotActive, unless it was
-// already consumed (idempotent). An expired reservation cannot be
-// consumed: its stock may be held by another order by then.
-func (s *Store) Consume(owner, id string) (Reservation, error) {
-	res, changed, err := s.finish(id, StatusConsumed, owner, nil)
+// left) at now. A reservation no longer active, or due to expire by now
+// though the sweep has not run yet, gives ErrNotActive: its stock may be
+// another order's by then. A consumed one is consumed again without
+// change (idempotent).
+func (s *Store) Consume(owner, id string, now time.Time) (Reservation, error) {
+	res, changed, err := s.finish(id, StatusConsumed, owner, func(r Reservation) bool { return r.Expires.After(now) })
 	if err == nil && !changed && res.Status != StatusConsumed {
+		if res.Status == StatusActive {
+			return res, fmt.Errorf("%w: it expired at %s", ErrNotActive, res.Expires.Format(time.RFC3339))
+		}
 		return res, fmt.Errorf("%w: it is %s", ErrNotActive, res.Status)
 	}
 	return res, err

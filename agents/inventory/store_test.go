@@ -202,29 +202,44 @@ func TestConsume(t *testing.T) {
 	s := newService(t, nil, Config{Seed: map[string]int64{"A": 10}, DisableRestock: true})
 	r := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 0, "A", 4))
 	id := r.str("reservation_id")
+	now := time.Now()
 	for i := 0; i < 2; i++ {
-		if res, err := s.Store().Consume(orderAgent.DID, id); err != nil || res.Status != StatusConsumed {
+		if res, err := s.Store().Consume(orderAgent.DID, id, now); err != nil || res.Status != StatusConsumed {
 			t.Fatalf("consume %d: %+v %v", i, res, err)
 		}
 		wantStock(t, s, "A", 6, 0)
 	}
-	// Releasing a consumed reservation returns its goods, once.
+	// Consumed goods never come back by a release.
 	for i := 0; i < 2; i++ {
-		if res, err := s.Store().Release(orderAgent.DID, id); err != nil || res.Status != StatusReturned {
+		if res, err := s.Store().Release(orderAgent.DID, id); err != nil || res.Status != StatusConsumed {
 			t.Fatalf("release %d after consume: %+v %v", i, res, err)
 		}
-		wantStock(t, s, "A", 10, 0)
+		wantStock(t, s, "A", 6, 0)
 	}
-	if _, err := s.Store().Consume(orderAgent.DID, id); !errors.Is(err, ErrNotActive) {
-		t.Fatalf("consumed a returned reservation: %v", err)
-	}
-	wantStock(t, s, "A", 10, 0)
 	r = call(t, s.Reserve, orderAgent.DID, reserveBody("o2", 0, "A", 1))
 	if _, err := s.Store().Release("", r.str("reservation_id")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Store().Consume(orderAgent.DID, r.str("reservation_id")); err == nil {
-		t.Fatal("consumed a released reservation")
+	if _, err := s.Store().Consume(orderAgent.DID, r.str("reservation_id"), now); !errors.Is(err, ErrNotActive) {
+		t.Fatalf("consumed a released reservation: %v", err)
+	}
+	wantStock(t, s, "A", 6, 0)
+}
+
+// TestConsumeAfterExpiryIsRefused: a reservation past its expiry cannot
+// be consumed, whether or not the sweep has run.
+func TestConsumeAfterExpiryIsRefused(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
+	s := newService(t, nil, Config{Seed: map[string]int64{"A": 10}, DisableRestock: true, Now: clock.Now})
+	r := call(t, s.Reserve, orderAgent.DID, reserveBody("o1", 1, "A", 4))
+	clock.add(time.Hour)
+	got := call(t, s.Consume, orderAgent.DID, map[string]any{"reservation_id": r.str("reservation_id")})
+	if got.status != 409 || got.reason() != ReasonReservationNotActive {
+		t.Fatalf("consume after expiry, before the sweep: %s", got.raw)
+	}
+	wantStock(t, s, "A", 10, 4) // held until the sweep gives it back
+	if _, err := s.ExpireDue(clock.Now()); err != nil {
+		t.Fatal(err)
 	}
 	wantStock(t, s, "A", 10, 0)
 }

@@ -80,9 +80,11 @@ func (s *Service) run(ctx context.Context, o *Order, card string) error {
 }
 
 // compensate undoes a charged order whose step (consume or label)
-// failed: a refund, then the stock is released (or, once consumed,
-// returned), if the agent holds a contract granting the refund; else a
-// flag for a person and nothing more.
+// failed: a refund, then the reservation is released if it was not
+// consumed yet, if the agent holds a contract granting the refund; else a
+// flag for a person and nothing more. Consumed goods do not come back by
+// a release: they stay out of stock until someone with a restock
+// contract puts them back.
 func (s *Service) compensate(ctx context.Context, o *Order, step string, r result) {
 	detail := failure(step, r)
 	failed, noRefund, refundFailed := ReasonLabelFailed, ReasonNoRefundContract, ReasonRefundFailed
@@ -103,13 +105,17 @@ func (s *Service) compensate(ctx context.Context, o *Order, step string, r resul
 		return
 	}
 	o.RefundID = id
-	s.releaseStock(ctx, o)
-	o.Status, o.Reason, o.Detail = StatusFulfillmentFailed, failed, detail+"; the charge was refunded"
+	if !o.Consumed {
+		s.releaseStock(ctx, o)
+		detail += "; the charge was refunded"
+	} else {
+		detail += "; the charge was refunded; the consumed stock stays taken until it is restocked"
+	}
+	o.Status, o.Reason, o.Detail = StatusFulfillmentFailed, failed, detail
 }
 
-// releaseStock releases the order's reservation, or returns its goods
-// once consumed; a failure is flagged (an unconsumed reservation expires
-// with its TTL anyway; consumed goods wait for a person).
+// releaseStock releases the order's reservation; a failure is flagged
+// (the reservation expires with its TTL anyway).
 func (s *Service) releaseStock(ctx context.Context, o *Order) {
 	r := s.release(ctx, o)
 	o.Steps = append(o.Steps, s.step(ActionRelease, r))

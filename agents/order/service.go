@@ -10,10 +10,11 @@
 // index) is recorded with the order in the agent's own Badger store.
 //
 // A failed charge releases the reservation (payment_failed). A failed
-// consume or label refunds the charge and releases the stock (a consumed
-// reservation's goods are returned), but only if the agent holds a
-// contract granting payment:refund of the amount; otherwise the order is
-// flagged for a person (needs_attention) and nothing else is attempted.
+// consume refunds the charge and releases the stock; a failed label
+// refunds the charge and leaves the consumed stock taken (a release
+// never returns consumed goods); both only if the agent holds a contract
+// granting payment:refund of the amount; otherwise the order is flagged
+// for a person (needs_attention) and nothing else is attempted.
 //
 // POST /v1/orders is idempotent per creator and order id: a retry of the
 // same order returns its current state, resuming an interrupted one, and

@@ -18,7 +18,7 @@ const (
 	StatusRefused           = "refused"            // refused before anything was done
 	StatusReservationFailed = "reservation_failed" // stock could not be reserved; nothing to undo
 	StatusPaymentFailed     = "payment_failed"     // the charge failed; the reservation was released
-	StatusFulfillmentFailed = "fulfillment_failed" // the consume or label failed; the charge was refunded, the stock released or returned
+	StatusFulfillmentFailed = "fulfillment_failed" // the consume or label failed; the charge was refunded (an unconsumed reservation released)
 	StatusNeedsAttention    = "needs_attention"    // a person must look: see Reason
 )
 

@@ -14,7 +14,8 @@ const kindContract = "contract"
 //
 //   - id: 128 random bits as 32 lower-case hex digits (see NewContractID);
 //   - issuer, subject, audience: did:keys; a subject equal to the audience
-//     is a standing grant (see Standing);
+//     is a standing grant (see Standing), whose scopes may name only
+//     OwnInitiative actions;
 //   - scopes: 1 to scope.MaxScopes distinct scopes, each of which parses
 //     (scope.ValidateAll);
 //   - not_before, expires: expires after not_before, by at most MaxTTL;
@@ -35,6 +36,13 @@ type Contract struct {
 // initiative (such as the inventory agent's low-stock restock), each
 // recorded as an action whose caller is the agent itself.
 func (c *Contract) Standing() bool { return c.Subject == c.Audience }
+
+// OwnInitiative reports whether a standing grant may grant action: only
+// actions an agent may take on its own initiative, today the inventory
+// agent's low-stock restock. A standing grant of anything else would let
+// one agent approve, and record, calls nobody made (a payment agent
+// charging for itself), so it is not a valid contract.
+func OwnInitiative(action string) bool { return action == "inventory:restock" }
 
 type contractJSON struct {
 	V         int      `json:"v"`
@@ -102,6 +110,13 @@ func (c *Contract) validate() error {
 	}
 	if err := scope.ValidateAll(c.Scopes); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, kindContract, err)
+	}
+	if c.Standing() {
+		for i, sc := range c.Scopes {
+			if p, err := scope.Parse(sc); err == nil && !OwnInitiative(p.Name()) {
+				return invalid(kindContract, fmt.Sprintf("scopes[%d]", i), "a standing grant (subject is audience) may grant only actions an agent takes on its own initiative (inventory:restock), not %s", p.Name())
+			}
+		}
 	}
 	for _, f := range []struct {
 		name string

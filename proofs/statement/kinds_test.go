@@ -161,9 +161,22 @@ func TestContractRules(t *testing.T) {
 	}
 	// A standing grant: the subject is the audience, an agent allowed
 	// actions of its own.
-	if c, err := ParseContract(set(t, goodContract, "audience", didB)); err != nil || !c.Standing() {
+	standing := edit(t, goodContract, func(m map[string]any) {
+		m["audience"] = m["subject"]
+		m["scopes"] = []string{"inventory:restock:max_qty50"}
+	})
+	if c, err := ParseContract(standing); err != nil || !c.Standing() {
 		t.Errorf("standing grant: %v, standing %v", err, err == nil && c.Standing())
 	}
+	// A standing grant of an action nobody takes on their own initiative
+	// would let an agent approve calls nobody made: a payment agent
+	// charging for itself.
+	selfCharge := edit(t, goodContract, func(m map[string]any) {
+		m["audience"] = m["subject"]
+		m["scopes"] = []string{"inventory:restock", "payment:charge:max_10000usd"}
+	})
+	v, err := ParseContract(selfCharge)
+	wantInvalid(t, "standing grant of payment:charge", v, err, "contract: scopes[1]: a standing grant")
 }
 
 func manyScopes(n int) []string {

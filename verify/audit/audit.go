@@ -164,6 +164,10 @@ const (
 	// ReasonOtherCaller: the charge was made for another caller than the
 	// one asking for the refund (KindRefundNotYourCharge).
 	ReasonOtherCaller = "other_caller"
+	// ReasonRetryMismatch: a refund entry repeats the args_digest of one
+	// counted before, so it claims to be its retry, but names another
+	// amount or currency (KindRefundExceedsCharge).
+	ReasonRetryMismatch = "retry_mismatch"
 )
 
 // MaxViolations is the most violations a State lists; further ones are

@@ -29,8 +29,10 @@ type Charge struct {
 	// Refunded is the sum of the refunds counted against the charge.
 	Refunded int64 `json:"refunded"`
 	// Refunds maps the args_digest of each refund counted against the
-	// charge to the index of its first entry.
-	Refunds map[string]uint64 `json:"refunds"`
+	// charge to the index of its first entry, and RefundAmounts to its
+	// amount, which a retry must repeat.
+	Refunds       map[string]uint64 `json:"refunds"`
+	RefundAmounts map[string]int64  `json:"refund_amounts"`
 }
 
 // Charges is the refund rule's memory of a log: every payment:charge
@@ -50,13 +52,16 @@ type Charges map[uint64]Charge
 // callee that made it). It must be in the charge's currency, and the
 // refunds of one charge must not add up to more than its amount
 // (refund_exceeds_charge). Refunds are told apart by their args_digest:
-// a retry of one refund repeats its body, so its entries count once. A
+// a retry of one refund repeats its body, so its entries count once, and
+// one that repeats a digest with another amount or currency breaks the
+// rule (refund_exceeds_charge, retry_mismatch). A
 // refund that breaks the rule is not counted. Apply returns the
 // violations, with Index set; there are none for other actions.
 func (cs Charges) Apply(index uint64, entry []byte, a *statement.Action) []Violation {
 	switch a.Action {
 	case actionCharge:
-		ch := Charge{LeafHash: proofs.LeafHash(entry).String(), Agent: a.Agent, Caller: a.Caller, Currency: a.Currency, Refunds: map[string]uint64{}}
+		ch := Charge{LeafHash: proofs.LeafHash(entry).String(), Agent: a.Agent, Caller: a.Caller, Currency: a.Currency,
+			Refunds: map[string]uint64{}, RefundAmounts: map[string]int64{}}
 		if a.Amount != nil {
 			ch.Amount = *a.Amount
 		}
@@ -89,7 +94,13 @@ func (cs Charges) Apply(index uint64, entry []byte, a *statement.Action) []Viola
 	if ch.Caller != a.Caller {
 		return bad(KindRefundNotYourCharge, ReasonOtherCaller, "the charge at entry %d was made by %s, the refund asked by %s", t.Index, ch.Caller, a.Caller)
 	}
-	if _, seen := ch.Refunds[a.ArgsDigest]; seen {
+	if first, seen := ch.Refunds[a.ArgsDigest]; seen {
+		// A retry repeats its body, so it repeats the amount too; one that
+		// does not is a second refund hiding behind the first's digest.
+		if a.Amount == nil || *a.Amount != ch.RefundAmounts[a.ArgsDigest] || a.Currency != ch.Currency {
+			return bad(KindRefundExceedsCharge, ReasonRetryMismatch, "the refund repeats the args_digest of entry %d (%d %s) but is %s",
+				first, ch.RefundAmounts[a.ArgsDigest], ch.Currency, amountText(a))
+		}
 		return nil // a retry of a refund already counted
 	}
 	if a.Amount == nil || a.Currency != ch.Currency {
@@ -101,7 +112,11 @@ func (cs Charges) Apply(index uint64, entry []byte, a *statement.Action) []Viola
 			*a.Amount, ch.Amount-ch.Refunded, t.Index, ch.Amount, ch.Refunded)
 	}
 	ch.Refunded += *a.Amount
+	if ch.RefundAmounts == nil { // a charge resumed from a state without amounts
+		ch.RefundAmounts = map[string]int64{}
+	}
 	ch.Refunds[a.ArgsDigest] = index
+	ch.RefundAmounts[a.ArgsDigest] = *a.Amount
 	cs[t.Index] = ch
 	return nil
 }
@@ -118,6 +133,7 @@ func (cs Charges) clone() Charges {
 	out := make(Charges, len(cs))
 	for i, ch := range cs {
 		ch.Refunds = cloneMap(ch.Refunds)
+		ch.RefundAmounts = cloneMap(ch.RefundAmounts)
 		out[i] = ch
 	}
 	return out

@@ -111,6 +111,9 @@ func TestRefundRule(t *testing.T) {
 	expect(w.act(w.pay, w.order, w.ref(w.toPay), refund(51, "r2", at(ch))), KindRefundExceedsCharge, "amount_exceeded")
 	w.act(w.pay, w.order, w.ref(w.toPay), refund(50, "r3", at(ch)))
 	w.act(w.pay, w.order, w.ref(w.toPay), refund(150, "r1", at(ch))) // a retry of r1, not a third refund
+	// A second refund hiding behind r1's digest, as a compromised agent
+	// would write it: the same body, another amount.
+	expect(w.act(w.pay, w.order, w.ref(w.toPay), refund(10000, "r1", at(ch))), KindRefundExceedsCharge, ReasonRetryMismatch)
 
 	got := w.violations(t)
 	if len(got) != len(ws) {
