@@ -88,7 +88,8 @@ type World struct {
 	Written   []Written                    // in the order written
 }
 
-// Seed registers each party with a key made here, then issues each grant,
+// Seed checks the ledger's checkpoint with logKey, then registers each
+// party with a key made here, then issues each grant,
 // valid from now for ttl, signed by the authority, and waits (up to wait)
 // for the proof of every contract under the log key. With keyDir set,
 // each party's key is kept there as NAME.pem (mode 0600): nobody but this
@@ -96,6 +97,10 @@ type World struct {
 func Seed(ctx context.Context, cl *client.Client, logKey note.Verifier, authority identity.Identity, parties []Party, grants []Grant,
 	ttl, wait time.Duration, keyDir string) (*World, error) {
 	w := &World{Authority: authority, IDs: map[string]identity.Identity{}, Contracts: map[string]Issued{}}
+	// The log key is checked before anything is written or kept.
+	if _, err := verified.Checkpoint(ctx, cl, logKey); err != nil {
+		return nil, fmt.Errorf("before seeding: %w", err)
+	}
 	if keyDir != "" {
 		if err := os.MkdirAll(keyDir, 0o700); err != nil {
 			return nil, err
