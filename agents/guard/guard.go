@@ -95,7 +95,7 @@ type Approval struct {
 	release  func()
 }
 
-// Bind is step 6 for an action that acts on an earlier action entry, such
+// Bind is step 7 for an action that acts on an earlier action entry, such
 // as a refund on its charge. It runs after the contract allowed the
 // request and before the approval is recorded, so that the approval's
 // action entry can name that entry (statement.Action.Target) and an
@@ -209,7 +209,7 @@ func (g *Guard) Protect(action string, values Values, h Handler) http.Handler {
 }
 
 // ProtectBound is Protect for an action that acts on an earlier action
-// entry: bind (step 6) finds it, or refuses, before the approval is
+// entry: bind (step 7) finds it, or refuses, before the approval is
 // recorded. A nil bind is Protect.
 func (g *Guard) ProtectBound(action string, values Values, bind Bind, h Handler) http.Handler {
 	if _, _, err := scope.ParseAction(action); err != nil {

@@ -233,18 +233,13 @@ func (s *Service) Consume(w http.ResponseWriter, r *http.Request, a *guard.Appro
 		s.fail(w, jsonapi.Invalid(err))
 		return
 	}
-	before, err := s.store.Reservation(req.ReservationID)
-	if err != nil || before.Owner != a.Caller {
-		s.fail(w, ErrUnknownReserve)
-		return
-	}
-	res, err := s.store.Consume(a.Caller, req.ReservationID, s.cfg.Now())
+	res, consumed, err := s.store.Consume(a.Caller, req.ReservationID, s.cfg.Now())
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	out := ConsumeResponse{ReservationID: res.ID, Status: res.Status}
-	if before.Status == StatusActive && !s.cfg.DisableRestock {
+	if consumed && !s.cfg.DisableRestock {
 		// The goods are gone; a restock that fails does not undo that.
 		ctx := context.WithoutCancel(r.Context())
 		for _, l := range res.Lines {

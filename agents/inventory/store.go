@@ -322,16 +322,16 @@ func (s *Store) Release(owner, id string) (Reservation, error) {
 // left) at now. A reservation no longer active, or due to expire by now
 // though the sweep has not run yet, gives ErrNotActive: its stock may be
 // another order's by then. A consumed one is consumed again without
-// change (idempotent).
-func (s *Store) Consume(owner, id string, now time.Time) (Reservation, error) {
-	res, changed, err := s.finish(id, StatusConsumed, owner, func(r Reservation) bool { return r.Expires.After(now) })
-	if err == nil && !changed && res.Status != StatusConsumed {
+// change (idempotent). consumed reports whether this call took the stock.
+func (s *Store) Consume(owner, id string, now time.Time) (res Reservation, consumed bool, err error) {
+	res, consumed, err = s.finish(id, StatusConsumed, owner, func(r Reservation) bool { return r.Expires.After(now) })
+	if err == nil && !consumed && res.Status != StatusConsumed {
 		if res.Status == StatusActive {
-			return res, fmt.Errorf("%w: it expired at %s", ErrNotActive, res.Expires.Format(time.RFC3339))
+			return res, false, fmt.Errorf("%w: it expired at %s", ErrNotActive, res.Expires.Format(time.RFC3339))
 		}
-		return res, fmt.Errorf("%w: it is %s", ErrNotActive, res.Status)
+		return res, false, fmt.Errorf("%w: it is %s", ErrNotActive, res.Status)
 	}
-	return res, err
+	return res, consumed, err
 }
 
 // ExpireDue expires every active reservation whose expiry is at or before

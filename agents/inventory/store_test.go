@@ -204,8 +204,8 @@ func TestConsume(t *testing.T) {
 	id := r.str("reservation_id")
 	now := time.Now()
 	for i := 0; i < 2; i++ {
-		if res, err := s.Store().Consume(orderAgent.DID, id, now); err != nil || res.Status != StatusConsumed {
-			t.Fatalf("consume %d: %+v %v", i, res, err)
+		if res, consumed, err := s.Store().Consume(orderAgent.DID, id, now); err != nil || res.Status != StatusConsumed || consumed != (i == 0) {
+			t.Fatalf("consume %d: %+v, consumed %v, %v", i, res, consumed, err)
 		}
 		wantStock(t, s, "A", 6, 0)
 	}
@@ -220,7 +220,7 @@ func TestConsume(t *testing.T) {
 	if _, err := s.Store().Release("", r.str("reservation_id")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Store().Consume(orderAgent.DID, r.str("reservation_id"), now); !errors.Is(err, ErrNotActive) {
+	if _, _, err := s.Store().Consume(orderAgent.DID, r.str("reservation_id"), now); !errors.Is(err, ErrNotActive) {
 		t.Fatalf("consumed a released reservation: %v", err)
 	}
 	wantStock(t, s, "A", 6, 0)

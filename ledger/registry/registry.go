@@ -188,7 +188,7 @@ func (r *Registry) check(env *envelope.Envelope, signer ed25519.PublicKey) error
 		}
 		if s, ok := scope.Unserved(c.Scopes, callee.Serves); ok {
 			return refuse(ErrInvalid, wire.ReasonScopeNotServed, "scope %q grants an action that the audience %s does not serve (it serves %s)",
-				s, callee.Name, servesList(callee.Serves))
+				s, callee.Name, scope.DescribeServed(callee.Serves))
 		}
 		if _, err := r.lookup(prefixContractID + c.ID); err == nil {
 			return refuse(ErrConflict, wire.ReasonContractIDTaken, "a contract with id %s is already in the log", c.ID)
@@ -293,14 +293,6 @@ func (r *Registry) placeOf(leaf proofs.Hash) (contractPlace, error) {
 		r.contracts.Store(leaf, p)
 	}
 	return p, nil
-}
-
-// servesList writes a registration's served actions for a refusal.
-func servesList(serves []string) string {
-	if len(serves) == 0 {
-		return "nothing"
-	}
-	return fmt.Sprintf("%q", serves)
 }
 
 // checkRegistered refuses a signer that is not a registered agent.

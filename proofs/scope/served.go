@@ -1,5 +1,7 @@
 package scope
 
+import "fmt"
+
 // Unserved returns the first of scopes whose resource:action is not in
 // served, the actions a callee serves (its registration's list), and
 // whether there is one. A scope that does not parse names no action, so
@@ -24,4 +26,13 @@ func Serves(served []string, action string) bool {
 		}
 	}
 	return false
+}
+
+// DescribeServed writes a list of served actions for a refusal or a
+// violation's detail: "nothing", or the quoted actions.
+func DescribeServed(served []string) string {
+	if len(served) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", served)
 }
